@@ -1,0 +1,1 @@
+"""What every service uses, written once: settings, logs, telemetry, errors, auth, server."""

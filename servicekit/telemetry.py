@@ -1,0 +1,45 @@
+"""OpenTelemetry setup: a tracer provider per process, OTLP export when configured.
+
+With ``OTEL_EXPORTER_OTLP_ENDPOINT`` unset nothing is exported (spans still exist, so
+logs carry trace ids and context still propagates between services).
+"""
+
+from __future__ import annotations
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+_configured = False
+
+
+def configure_tracing(service: str, otlp_endpoint: str | None) -> None:
+    """Install the global tracer provider once per process."""
+    global _configured
+    if _configured:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+    trace.set_tracer_provider(provider)
+    _instrument_asyncpg()
+    _configured = True
+
+
+def _instrument_asyncpg() -> None:
+    # Database calls become child spans of the RPC that made them.
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+    instrumentor = AsyncPGInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
+
+
+def shutdown_tracing() -> None:
+    """Flush pending spans (on graceful shutdown)."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.shutdown()
