@@ -80,7 +80,7 @@ create table public.bot_orders (
                          'partially_filled', 'filled', 'done_for_day', 'canceled',
                          'expired', 'replaced', 'pending_cancel', 'pending_replace',
                          'stopped', 'rejected', 'suspended', 'calculated',
-                         'accepted_for_bidding')),
+                         'accepted_for_bidding', 'pending_review', 'held')),
     filled_qty       numeric(30, 12) not null default 0
                          check (filled_qty >= 0 and filled_qty <= quantity),
     avg_fill_price   numeric(30, 12),
@@ -99,7 +99,8 @@ create index bot_orders_strategy_idx on public.bot_orders (strategy_id, created_
 create index bot_orders_open_idx on public.bot_orders (status)
     where status in ('pending_submit', 'pending_new', 'accepted', 'new',
                      'partially_filled', 'pending_cancel', 'pending_replace',
-                     'accepted_for_bidding', 'calculated', 'suspended', 'done_for_day');
+                     'accepted_for_bidding', 'calculated', 'suspended', 'done_for_day',
+                     'pending_review', 'held');
 
 create table public.bot_fills (
     id              uuid primary key default gen_random_uuid(),

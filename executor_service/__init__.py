@@ -1,0 +1,1 @@
+"""Executor service: strategies' lifecycle, bot runners, brokers, orders and positions."""
