@@ -30,8 +30,10 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.instrumentation.grpc.filters import negate, service_prefix
 
 from servicekit import auth
-from servicekit.db import embedded
-from servicekit.db.pool import create_pool, service_dsn
+from servicekit.db.dsn import service_dsn
+from servicekit.db.embedded import start_embedded
+from servicekit.db.errors import EmbeddedDatabaseError
+from servicekit.db.pool import create_pool
 from servicekit.interceptors import ServiceInterceptor
 from servicekit.logs import configure_logging
 from servicekit.settings import ServiceSettings
@@ -136,9 +138,7 @@ class ServiceApp:
         log.info("%s stopped", self.name)
 
     async def _connect_database(self) -> asyncpg.Pool:
-        admin_url = self.settings.database_url or embedded.ensure_server(
-            self.settings.pgserver_data_dir
-        )
+        admin_url = self.settings.database_url or start_embedded(self.settings.pgserver_data_dir)
         dsn = self.settings.service_database_url or service_dsn(admin_url, self.role)
         last_error: Exception | None = None
         for attempt in range(DATABASE_CONNECT_ATTEMPTS):
@@ -209,7 +209,7 @@ def run_service(settings: ServiceSettings, *, name: str, role: str, build: Build
     configure_tracing(name, settings.otel_exporter_otlp_endpoint)
     try:
         asyncio.run(_serve_until_signalled(settings, name, role, build))
-    except (StartupError, embedded.EmbeddedDatabaseError) as error:
+    except (StartupError, EmbeddedDatabaseError) as error:
         print(f"{name}: {error}", file=sys.stderr)
         sys.exit(1)
     finally:

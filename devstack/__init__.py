@@ -1,0 +1,1 @@
+"""Runs the whole platform on one machine (``make run``): database, services, gateway."""
