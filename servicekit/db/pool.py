@@ -1,0 +1,48 @@
+"""asyncpg pools, logged in as a service's own role.
+
+``service_dsn`` turns the admin URL into one for a service role; ``create_pool`` opens the
+pool and fails with one clear line when the database cannot be reached. Every connection
+decodes ``json``/``jsonb`` to Python objects and encodes them from Python objects.
+"""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from servicekit.db.dsn import redact_dsn, service_dsn, user_of
+from servicekit.db.errors import DatabaseUnavailable, one_line
+
+__all__ = ["create_pool", "register_json_codecs", "service_dsn"]
+
+
+async def register_json_codecs(conn: asyncpg.Connection) -> None:
+    """Exchange ``json`` and ``jsonb`` values as Python objects on this connection."""
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, connect_timeout: float = 10.0
+) -> asyncpg.Pool:
+    """Open a pool on ``dsn``; raise ``DatabaseUnavailable`` (one line) if it is unreachable.
+
+    With ``min_size >= 1`` the first connections are made now, so a wrong URL, a missing
+    role or a stopped server is reported at start-up rather than on the first request.
+    """
+    try:
+        return await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=connect_timeout,
+            init=register_json_codecs,
+        )
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise DatabaseUnavailable(
+            f"cannot connect to the database at {redact_dsn(dsn)} as {user_of(dsn) or '?'}: "
+            f"{type(error).__name__}: {one_line(str(error)) or 'no answer'}"
+        ) from error
