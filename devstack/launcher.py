@@ -85,9 +85,7 @@ def _wait_until_ready(component: Component, process: subprocess.Popen) -> None:
 
 def _migrate(env: dict[str, str]) -> None:
     _say("applying migrations and demo data")
-    subprocess.run(
-        [sys.executable, "-m", "servicekit.db.migrate", "--seed"], env=env, check=True
-    )
+    subprocess.run([sys.executable, "-m", "servicekit.db.migrate", "--seed"], env=env, check=True)
 
 
 def _stop_all(processes: list[tuple[Component, subprocess.Popen]]) -> None:

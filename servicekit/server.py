@@ -151,7 +151,7 @@ class ServiceApp:
             except Exception as error:
                 last_error = error
                 await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
-        raise StartupError(f"cannot connect to the database as role {self.role}: {last_error}")
+        raise StartupError(str(last_error))
 
     async def _database_answers(self) -> bool:
         try:

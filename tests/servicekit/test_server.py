@@ -1,0 +1,175 @@
+"""The shared server: health, reflection, authentication, error mapping, shutdown."""
+
+import asyncio
+import socket
+import uuid
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from servicekit import auth, errors
+from servicekit.server import ServiceApp, StartupError, running_service
+from servicekit.settings import ServiceSettings
+from tests.testkit.services import TEST_JWT_SECRET, settings_for, user_metadata
+
+SERVICE = "test.Probe"
+
+
+def _handlers(release: asyncio.Event | None = None):
+    async def whoami(request: bytes, context) -> bytes:
+        return str(auth.current_caller().user_id).encode()
+
+    async def invalid(request: bytes, context) -> bytes:
+        raise errors.InvalidArgument("order.quantity", "must be positive")
+
+    async def crash(request: bytes, context) -> bytes:
+        raise RuntimeError("secret internal detail")
+
+    async def slow(request: bytes, context) -> bytes:
+        await release.wait()
+        return b"finished"
+
+    unary = grpc.unary_unary_rpc_method_handler
+    return grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            "WhoAmI": unary(whoami),
+            "Invalid": unary(invalid),
+            "Crash": unary(crash),
+            "Slow": unary(slow),
+        },
+    )
+
+
+def _builder(release: asyncio.Event | None = None):
+    async def build(app: ServiceApp) -> None:
+        app.server.add_generic_rpc_handlers((_handlers(release),))
+        app.add_service_name(SERVICE)
+
+    return build
+
+
+async def _call(app, method: str, metadata=None, timeout=5.0) -> bytes:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        return await channel.unary_unary(f"/{SERVICE}/{method}")(
+            b"", metadata=metadata, timeout=timeout
+        )
+
+
+def _settings(database, **overrides) -> ServiceSettings:
+    return settings_for(ServiceSettings, database, **overrides)
+
+
+async def test_health_when_database_reachable_reports_serving(database):
+    async with running_service(
+        _settings(database), name="probe", role="risk_service", build=_builder()
+    ) as app, grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        for name in ("", SERVICE):
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=2)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_reflection_when_asked_lists_services(database):
+    async with running_service(
+        _settings(database), name="probe", role="risk_service", build=_builder()
+    ) as app, grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        async for reply in stub.ServerReflectionInfo(iter([request]), timeout=2):
+            names = {s.name for s in reply.list_services_response.service}
+            break
+    assert {SERVICE, "grpc.health.v1.Health"} <= names
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        None,
+        (("authorization", "Bearer not-a-jwt"),),
+        (
+            (
+                "authorization",
+                "Bearer " + auth.mint_token(TEST_JWT_SECRET, str(uuid.uuid4()), ttl_seconds=-30),
+            ),
+        ),
+        (
+            (
+                "authorization",
+                "Bearer "
+                + auth.mint_token("a-different-secret-0123456789abcdef", str(uuid.uuid4())),
+            ),
+        ),
+    ],
+    ids=["missing", "malformed", "expired", "wrongly-signed"],
+)
+async def test_call_when_token_missing_expired_or_wrongly_signed_is_unauthenticated(
+    database, metadata
+):
+    async with running_service(
+        _settings(database), name="probe", role="risk_service", build=_builder()
+    ) as app:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await _call(app, "WhoAmI", metadata)
+    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_call_when_token_valid_sees_the_caller(database):
+    user_id = uuid.uuid4()
+    async with running_service(
+        _settings(database), name="probe", role="risk_service", build=_builder()
+    ) as app:
+        assert await _call(app, "WhoAmI", user_metadata(user_id)) == str(user_id).encode()
+
+
+async def test_call_when_domain_error_maps_to_status_with_field_trailer(database):
+    async with running_service(
+        _settings(database), name="probe", role="risk_service", build=_builder()
+    ) as app:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await _call(app, "Invalid", user_metadata(uuid.uuid4()))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert errors.field_of(raised.value) == "order.quantity"
+    assert errors.reason_of(raised.value) == "INVALID_ARGUMENT"
+
+
+async def test_call_when_handler_crashes_is_internal_without_detail(database):
+    async with running_service(
+        _settings(database), name="probe", role="risk_service", build=_builder()
+    ) as app:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await _call(app, "Crash", user_metadata(uuid.uuid4()))
+    assert raised.value.code() == grpc.StatusCode.INTERNAL
+    assert "secret" not in (raised.value.details() or "")
+
+
+async def test_stop_when_call_in_flight_lets_it_finish(database):
+    release = asyncio.Event()
+    app = ServiceApp(_settings(database), name="probe", role="risk_service")
+    await app.start(_builder(release))
+    call = asyncio.create_task(_call(app, "Slow", user_metadata(uuid.uuid4())))
+    await asyncio.sleep(0.2)
+    stopping = asyncio.create_task(app.stop(grace=5.0))
+    await asyncio.sleep(0.2)
+    release.set()
+    assert await call == b"finished"
+    await stopping
+
+
+async def test_start_when_port_in_use_raises_one_line_startup_error(database):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = ServiceApp(_settings(database, port=port), name="probe", role="risk_service")
+        with pytest.raises(StartupError, match=f"cannot listen on 127.0.0.1:{port}"):
+            await app.start(_builder())
+
+
+async def test_start_when_database_unreachable_raises_startup_error(database):
+    settings = _settings(database, database_url="postgresql://nobody@127.0.0.1:1/none")
+    app = ServiceApp(settings, name="probe", role="risk_service")
+    with pytest.raises(StartupError, match="cannot connect to the database"):
+        await app.start(_builder())
