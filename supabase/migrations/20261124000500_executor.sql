@@ -115,6 +115,8 @@ create table public.bot_fills (
     quantity        numeric(30, 12) not null check (quantity > 0),
     price           numeric(30, 12) not null check (price > 0),
     fee             numeric(30, 12) not null default 0 check (fee >= 0),
+    -- P&L this fill realized against the position's average entry, net of its fee.
+    realized_pnl    numeric(30, 12) not null default 0,
     filled_at       timestamptz not null,
     created_at      timestamptz not null default now(),
     unique (order_id, broker_fill_id)
@@ -158,18 +160,21 @@ create table public.broker_credentials (
 create table public.outbox (
     id              bigint generated always as identity primary key,
     user_id         uuid not null references auth.users (id) on delete cascade,
-    kind            text not null check (kind in ('trade_executed', 'risk_event')),
+    kind            text not null
+                        check (kind in ('trade_executed', 'risk_event', 'notify')),
     idempotency_key text not null unique,
     payload         jsonb not null,
     attempts        integer not null default 0,
     next_attempt_at timestamptz not null default now(),
     last_error      text not null default '',
     delivered_at    timestamptz,
+    -- Set when the notification service refused the row for good (a bad payload).
+    given_up_at     timestamptz,
     created_at      timestamptz not null default now()
 );
 
 create index outbox_pending_idx on public.outbox (next_attempt_at, id)
-    where delivered_at is null;
+    where delivered_at is null and given_up_at is null;
 
 -- ---------------------------------------------------------------------------
 -- The built-in paper exchange's own durable ledger (the "broker side")

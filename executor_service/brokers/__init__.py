@@ -1,0 +1,1 @@
+"""Brokers the executor sends orders to: the built-in paper exchange and Alpaca."""
