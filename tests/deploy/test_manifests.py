@@ -8,7 +8,7 @@ import pytest
 from kubernetes_validate import utils as kubernetes_validate
 
 from tests.deploy import checks, rendering
-from tests.deploy.entry_points import ENTRY_POINTS, MIGRATION, SERVICES, THIRD_PARTY_WORKLOADS
+from tests.deploy.entry_points import MIGRATION_WORKLOAD, THIRD_PARTY_WORKLOADS, entry_points
 
 KUBERNETES_VERSION = kubernetes_validate.latest_version()
 SERVICE_OVERLAYS = ["dev", "prod"]
@@ -124,8 +124,13 @@ def test_secret_check_when_secret_carries_data_reports_it():
     assert checks.secret_problems([secret]) == ["Secret leak carries stringData"]
 
 
+@pytest.fixture(scope="module")
+def readme_entry_points() -> dict[str, list[str]]:
+    return entry_points()
+
+
 @pytest.mark.parametrize("overlay", SERVICE_OVERLAYS)
-def test_services_when_rendered_run_the_readme_entry_points(rendered, overlay):
+def test_services_when_rendered_run_the_readme_entry_points(rendered, overlay, readme_entry_points):
     commands = {
         deployment["metadata"]["name"]: deployment["spec"]["template"]["spec"]["containers"][0][
             "command"
@@ -133,16 +138,19 @@ def test_services_when_rendered_run_the_readme_entry_points(rendered, overlay):
         for deployment in rendering.of_kind(rendered[overlay], "Deployment")
         if deployment["metadata"]["name"] not in THIRD_PARTY_WORKLOADS
     }
-    assert commands == SERVICES
+    services = {k: v for k, v in readme_entry_points.items() if k != MIGRATION_WORKLOAD}
+    assert commands == services
 
 
 @pytest.mark.parametrize("overlay", MIGRATION_OVERLAYS)
-def test_migration_when_rendered_runs_the_migration_runner_as_a_job(rendered, overlay):
+def test_migration_when_rendered_runs_the_migration_runner_as_a_job(
+    rendered, overlay, readme_entry_points
+):
     jobs = {
         job["metadata"]["name"]: job["spec"]["template"]["spec"]["containers"][0]["command"]
         for job in rendering.of_kind(rendered[overlay], "Job")
     }
-    assert jobs == MIGRATION
+    assert jobs == {MIGRATION_WORKLOAD: readme_entry_points[MIGRATION_WORKLOAD]}
     assert rendering.of_kind(rendered[overlay], "Deployment") == []
 
 
@@ -153,7 +161,7 @@ def test_images_when_rendered_are_tagged_and_share_one_repository(rendered, over
         pod.name: container["image"]
         for pod in rendering.pod_templates(rendered[overlay])
         for container in pod.containers()
-        if pod.name in ENTRY_POINTS
+        if pod.name not in THIRD_PARTY_WORKLOADS
     }
     repositories = {image.rsplit(":", 1)[0] for image in images.values()}
     tags = {image.rsplit(":", 1)[-1] for image in images.values() if ":" in image}
