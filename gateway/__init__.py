@@ -1,0 +1,1 @@
+"""The HTTP gateway: the platform's JSON API for browsers, in front of the gRPC services."""
