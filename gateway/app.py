@@ -39,9 +39,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        upstreams = (
-            Upstreams(channels, owned=False) if channels else Upstreams.connect(settings)
-        )
+        upstreams = Upstreams(channels, owned=False) if channels else Upstreams.connect(settings)
         app.state.upstreams = upstreams
         try:
             yield

@@ -131,10 +131,7 @@ def _is_repeated(field: FieldDescriptor) -> bool:
 
 
 def _is_map(field: FieldDescriptor) -> bool:
-    return (
-        field.type == FieldDescriptor.TYPE_MESSAGE
-        and field.message_type.GetOptions().map_entry
-    )
+    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
 
 
 def _single_type(field: FieldDescriptor, direction: str) -> tuple[Any, dict]:
@@ -184,7 +181,9 @@ def to_json(message: Message) -> dict[str, Any]:
         value = getattr(message, field.name)
         if _is_map(field):
             value_field = field.message_type.fields_by_name["value"]
-            result[field.name] = {key: _value_to_json(value_field, item) for key, item in value.items()}
+            result[field.name] = {
+                key: _value_to_json(value_field, item) for key, item in value.items()
+            }
         elif _is_repeated(field):
             result[field.name] = [_value_to_json(field, item) for item in value]
         elif field.has_presence and not message.HasField(field.name):

@@ -17,9 +17,7 @@ _HEADER_KEY = HEADER.lower().encode()
 # A client's id is reused only if it cannot smuggle anything into logs or headers.
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "request_id", default=None
-)
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
 def current_request_id() -> str | None:

@@ -32,9 +32,7 @@ class Upstreams:
     def __post_init__(self) -> None:
         self.risk = risk_grpc.RiskServiceStub(self.channels["risk"])
         self.backtest = backtest_grpc.BacktestServiceStub(self.channels["backtest"])
-        self.notification = notification_grpc.NotificationServiceStub(
-            self.channels["notification"]
-        )
+        self.notification = notification_grpc.NotificationServiceStub(self.channels["notification"])
         self.executor = executor_grpc.ExecutorServiceStub(self.channels["executor"])
 
     @classmethod

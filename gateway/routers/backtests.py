@@ -49,9 +49,7 @@ async def _spec(body: BacktestSubmit, session) -> pb.BacktestSpec:
     return spec
 
 
-@router.post(
-    "", status_code=202, response_model=Backtest, dependencies=[rate_limited("backtests")]
-)
+@router.post("", status_code=202, response_model=Backtest, dependencies=[rate_limited("backtests")])
 async def submit_backtest(body: BacktestSubmit, session: UserSession) -> Any:
     """Queue a backtest of a strategy of the user (or of a config); returns at once."""
     spec = await _spec(body, session)

@@ -158,7 +158,9 @@ async def strategy_risk_score(strategy_id: StrategyId, session: UserSession) -> 
 @router.get("/v1/risk/limits", response_model=EffectiveLimits)
 async def effective_limits(
     session: UserSession,
-    strategy_id: Annotated[uuid.UUID | None, Query(description="Include this strategy's own limits.")] = None,
+    strategy_id: Annotated[
+        uuid.UUID | None, Query(description="Include this strategy's own limits.")
+    ] = None,
 ) -> Any:
     """The limits your orders are held to, each with the source that sets it."""
     request = pb.GetEffectiveLimitsRequest(user_id=session.user_id)
