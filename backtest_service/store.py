@@ -49,7 +49,7 @@ async def lock_usage(conn: asyncpg.Connection, user_id: uuid.UUID) -> QuotaUsage
     """The user's current usage, with a per-user lock held until the transaction ends so
     two concurrent submissions cannot both pass the same limit."""
     await conn.execute(
-        "select pg_advisory_xact_lock(hashtextextended('backtest-submit:' || $1::text, 0))",
+        "select pg_advisory_xact_lock(hashtextextended('backtest-submit:' || $1::uuid::text, 0))",
         user_id,
     )
     row = await conn.fetchrow(

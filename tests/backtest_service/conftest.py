@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from decimal import Decimal
 
 import pytest_asyncio
 
+from backtest_service.config import BacktestSettings
+from backtest_service.server import build
 from servicekit.db.pool import create_pool
+from tests.backtest_service.fakes import running_peers
+from tests.testkit.services import channel_to, start_service
+from trading.backtest.v1 import backtest_service_pb2_grpc as pb_grpc
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
@@ -56,3 +62,42 @@ async def queue_job(
         Decimal(10_000),
         created_offset_seconds,
     )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def peers():
+    """Fake risk and notification services on port 0."""
+    async with running_peers() as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def backtest_service(database, peers, **overrides):
+    """The real backtest service on port 0 against the test's database."""
+    values = {
+        "risk_address": peers.address,
+        "notification_address": peers.address,
+        "worker_enabled": False,
+        "worker_poll_interval_seconds": 0.05,
+        "heartbeat_interval_seconds": 0.1,
+        "watch_poll_interval_seconds": 0.5,
+        "db_pool_max_size": 10,
+        **overrides,
+    }
+    async with start_service(
+        BacktestSettings, database, name="backtest", role="backtest_service", build=build, **values
+    ) as app:
+        yield app
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def service_app(database, peers):
+    """The service without a worker (requests, marketplace)."""
+    async with backtest_service(database, peers) as app:
+        yield app
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def stub(service_app):
+    async with channel_to(service_app) as channel:
+        yield pb_grpc.BacktestServiceStub(channel)
