@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
@@ -50,4 +51,4 @@ def test_check_period_when_longer_than_tier_allows_raises_invalid_argument_on_en
 def test_limits_for_when_tier_unknown_uses_the_most_restrictive():
     assert quotas.limits_for("platinum") == quotas.limits_for(quotas.FALLBACK_TIER)
     tiers = [quotas.limits_for(t) for t in ("starter", "pro", "elite")]
-    assert all(a.max_concurrent <= b.max_concurrent for a, b in zip(tiers, tiers[1:], strict=False))
+    assert all(a.max_concurrent <= b.max_concurrent for a, b in itertools.pairwise(tiers))
