@@ -23,10 +23,13 @@ import asyncpg
 from tests.database.catalog import user_columns
 
 # table -> column -> SQL expression, for required columns the generic values cannot fill.
-COLUMN_OVERRIDES: dict[str, dict[str, str]] = {}
+COLUMN_OVERRIDES: dict[str, dict[str, str]] = {
+    # The first allowed scope, 'platform', is the one scope without a user.
+    "kill_switches": {"scope": "'user'"},
+}
 
 _REQUIRED_COLUMNS = """
-select a.attnum, a.attname as name, t.typname as type_name, t.typcategory as category,
+select a.attnum, a.attname as name, t.typname as type_name, t.typcategory::text as category,
        a.attndims > 0 or t.typcategory = 'A' as is_array
 from pg_catalog.pg_attribute a
 join pg_catalog.pg_type t on t.oid = a.atttypid
@@ -60,8 +63,8 @@ _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 _VALUE_BY_CATEGORY = {"N": "1", "B": "false"}
 _VALUE_BY_TYPE = {
     "uuid": "gen_random_uuid()",
-    "json": "'{}'::json",
-    "jsonb": "'{}'::jsonb",
+    "json": "'{{}}'::json",
+    "jsonb": "'{{}}'::jsonb",
     "bytea": "'\\x00'::bytea",
     "date": "current_date + {position}",
     "timestamptz": "now() + make_interval(hours => {position})",
@@ -155,19 +158,22 @@ async def insert_row_for_user(
         except RowFactoryError as error:
             raise RowFactoryError(f"public.{table}: {error}; add it to COLUMN_OVERRIDES") from None
     columns = ", ".join(f'"{name}"' for name in expressions)
-    values = ", ".join(expressions.values()) if expressions else ""
-    statement = (
-        f"insert into {qualified} ({columns}) values ({values}) returning *"
-        if expressions
-        else f"insert into {qualified} default values returning *"
-    )
+    values = ", ".join(expressions.values())
+    statement = f"insert into {qualified} ({columns}) values ({values})"
+    if not expressions:
+        statement = f"insert into {qualified} default values"
+    # A row the user already has (made by a trigger on auth.users, say) is kept and used.
+    statement += " on conflict do nothing returning *"
+    arguments = [user_id] if "$1" in expressions.values() else []
     try:
         async with conn.transaction():
-            row = (
-                await conn.fetchrow(statement, user_id)
-                if "$1" in statement
-                else (await conn.fetchrow(statement))
-            )
+            row = await conn.fetchrow(statement, *arguments)
+            if row is None and owner_columns:
+                row = await conn.fetchrow(
+                    f'select * from {qualified} where "{owner_columns[0]}" = $1 limit 1', user_id
+                )
+        if row is None:
+            raise RowFactoryError(f"public.{table}: the generic row conflicts with an existing one")
     except asyncpg.PostgresError as error:
         raise RowFactoryError(
             f"cannot insert a row into public.{table} generically "

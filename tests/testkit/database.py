@@ -12,6 +12,7 @@ the test. Roles are cluster-wide and already exist in every copy.
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -80,9 +81,11 @@ def unique_database_name(prefix: str = "test") -> str:
 
 
 @pytest.fixture(scope="session")
-def embedded_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
+def embedded_cluster() -> Iterator[EmbeddedCluster]:
     """The run's embedded PostgreSQL, deleted when the run ends."""
-    data_dir = tmp_path_factory.mktemp("postgres") / "data"
+    # Not under pytest's basetemp: another pytest run on the machine prunes old basetemps,
+    # which would pull the data directory from under a running server.
+    data_dir = Path(tempfile.mkdtemp(prefix="trading-tests-pg-")) / "data"
     admin_dsn = start_embedded(data_dir, cleanup_mode="delete")
     yield EmbeddedCluster(admin_dsn=admin_dsn, data_dir=data_dir)
 
