@@ -35,6 +35,7 @@ class OrderRow:
     time_in_force: str
     quantity: Decimal
     limit_price: Decimal | None
+    stop_price: Decimal | None
     status: OrderStatus
     filled_qty: Decimal
     avg_fill_price: Decimal | None
@@ -53,6 +54,7 @@ class OrderRow:
             order_type=self.order_type,
             quantity=self.quantity,
             limit_price=self.limit_price,
+            stop_price=self.stop_price,
             time_in_force=self.time_in_force,
             decision_at=self.bar_at,
         )
@@ -104,13 +106,14 @@ async def insert_order(
     record = await connection.fetchrow(
         """
         insert into bot_orders (user_id, strategy_id, client_order_id, broker, symbol, side,
-            order_type, time_in_force, quantity, limit_price, bar_at)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            order_type, time_in_force, quantity, limit_price, stop_price, bar_at)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
         on conflict (client_order_id) do nothing
         returning *
         """,
         user_id, strategy_id, request.client_order_id, broker, request.symbol, request.side,
-        request.order_type, request.time_in_force, request.quantity, request.limit_price, bar_at,
+        request.order_type, request.time_in_force, request.quantity, request.limit_price,
+        request.stop_price, bar_at,
     )
     if record is None:
         record = await connection.fetchrow(

@@ -92,11 +92,11 @@ def order_message(row: OrderRow) -> pb.BotOrder:
             client_order_id=row.client_order_id,
             symbol=row.symbol,
             side=tpb.SIDE_BUY if row.side == "buy" else tpb.SIDE_SELL,
-            order_type=tpb.ORDER_TYPE_MARKET if row.order_type == "market"
-            else tpb.ORDER_TYPE_LIMIT,
+            order_type=tpb.OrderType.Value(f"ORDER_TYPE_{row.order_type.upper()}"),
             time_in_force=tpb.TimeInForce.Value(f"TIME_IN_FORCE_{row.time_in_force.upper()}"),
             quantity=format_decimal(row.quantity),
             limit_price=format_decimal(row.limit_price),
+            stop_price=format_decimal(row.stop_price),
         ),
         status=pb.OrderStatus.Value(f"ORDER_STATUS_{row.status.value.upper()}"),
         filled_quantity=format_decimal(row.filled_qty),

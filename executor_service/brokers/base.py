@@ -30,9 +30,10 @@ class OrderRequest:
     client_order_id: str
     symbol: str
     side: str            # "buy" | "sell"
-    order_type: str      # "market" | "limit"
+    order_type: str      # "market" | "limit" | "stop"
     quantity: Decimal
     limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
     time_in_force: str = "gtc"
     # The bar the decision was made on; the paper exchange fills only on later bars.
     decision_at: datetime | None = None
@@ -82,6 +83,10 @@ class Broker(Protocol):
 
     async def get_order(self, client_order_id: str) -> BrokerOrder | None:
         """The order with this client order id, or None if the broker never got it."""
+        ...
+
+    async def cancel_order(self, client_order_id: str) -> BrokerOrder | None:
+        """Ask the broker to cancel; the order as it stands after the request."""
         ...
 
     async def list_open_orders(self) -> list[BrokerOrder]:

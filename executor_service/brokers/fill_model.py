@@ -46,11 +46,26 @@ def _d(value: object) -> Decimal:
 
 
 def fill_price(side: str, order_type: str, limit_price: Decimal | None, bar: BarLike,
-               terms: FillTerms) -> Decimal | None:
-    """The price this bar fills the order at, or None if it does not trade there."""
+               terms: FillTerms, stop_price: Decimal | None = None) -> Decimal | None:
+    """The price this bar fills the order at, or None if it does not trade there.
+
+    A stop order becomes a market order when the bar trades through its stop: it fills
+    at the stop (or the open, if the bar opened beyond it) with slippage.
+    """
     open_, high, low = _d(bar.open), _d(bar.high), _d(bar.low)
-    if order_type == "market":
-        slip = terms.slippage_bps / BPS
+    slip = terms.slippage_bps / BPS
+    if order_type == "stop":
+        if stop_price is None:
+            return None
+        if side == "sell":
+            if low > stop_price:
+                return None
+            price = min(open_, stop_price) * (1 - slip)
+        else:
+            if high < stop_price:
+                return None
+            price = max(open_, stop_price) * (1 + slip)
+    elif order_type == "market":
         price = open_ * (1 + slip) if side == "buy" else open_ * (1 - slip)
     elif side == "buy":
         if limit_price is None or low > limit_price:
@@ -71,12 +86,13 @@ def quote_fill(
     bar: BarLike,
     terms: FillTerms,
     cash: Decimal | None = None,
+    stop_price: Decimal | None = None,
 ) -> FillQuote | None:
     """The fill this bar gives an order with ``remaining`` quantity, or None.
 
     ``cash`` caps a buy at what the account can pay for, fee included.
     """
-    price = fill_price(side, order_type, limit_price, bar, terms)
+    price = fill_price(side, order_type, limit_price, bar, terms, stop_price)
     if price is None or remaining <= 0:
         return None
     cap = _d(bar.volume) * terms.max_volume_fraction

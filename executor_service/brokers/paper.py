@@ -21,7 +21,7 @@ from executor_service.brokers.base import (
     DuplicateClientOrderId,
     OrderRequest,
 )
-from executor_service.brokers.fill_model import BarLike, FillTerms, quote_fill
+from executor_service.brokers.fill_model import BarLike, FillTerms, fill_price, quote_fill
 
 
 class PaperExchange:
@@ -46,40 +46,43 @@ class PaperExchange:
     async def submit(
         self, user_id: uuid.UUID, request: OrderRequest, decision_at: datetime
     ) -> BrokerOrder:
-        async with self._pool.acquire() as connection, connection.transaction():
-            await self._ensure_account(connection, user_id)
-            existing = await connection.fetchval(
+        async with self._pool.acquire() as connection:
+            # Counted (and committed) before refusing: the crash test reads the counter.
+            duplicate = await connection.fetchval(
                 "update paper_orders set duplicate_submissions = duplicate_submissions + 1"
                 " where client_order_id = $1 returning id",
                 request.client_order_id,
             )
-            if existing is not None:
-                raise DuplicateClientOrderId("client_order_id must be unique")
-            status, reason = "new", ""
-            if request.side == "sell":
-                held = await connection.fetchval(
-                    "select coalesce(sum(quantity), 0) from paper_positions"
-                    " where user_id = $1 and symbol = $2",
-                    user_id, request.symbol,
+        if duplicate is not None:
+            raise DuplicateClientOrderId("client_order_id must be unique")
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                await self._ensure_account(connection, user_id)
+                status, reason = "new", ""
+                if request.side == "sell":
+                    held = await connection.fetchval(
+                        "select coalesce(sum(quantity), 0) from paper_positions"
+                        " where user_id = $1 and symbol = $2",
+                        user_id, request.symbol,
+                    )
+                    # Resting exits (take profit and stop) may both cover the same holding;
+                    # whichever fills first is capped at what is held then (match_bar).
+                    if held < request.quantity:
+                        status, reason = "rejected", "insufficient position to sell"
+                await connection.execute(
+                    """
+                    insert into paper_orders (user_id, client_order_id, symbol, side, order_type,
+                        quantity, limit_price, stop_price, status, reject_reason, created_at,
+                        updated_at)
+                    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+                    """,
+                    user_id, request.client_order_id, request.symbol, request.side,
+                    request.order_type, request.quantity, request.limit_price, request.stop_price,
+                    status, reason, decision_at,
                 )
-                committed = await connection.fetchval(
-                    "select coalesce(sum(quantity - filled_qty), 0) from paper_orders"
-                    " where user_id = $1 and symbol = $2 and side = 'sell'"
-                    " and status in ('new', 'partially_filled')",
-                    user_id, request.symbol,
-                )
-                if held - committed < request.quantity:
-                    status, reason = "rejected", "insufficient position to sell"
-            await connection.execute(
-                """
-                insert into paper_orders (user_id, client_order_id, symbol, side, order_type,
-                    quantity, limit_price, status, reject_reason, created_at, updated_at)
-                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-                """,
-                user_id, request.client_order_id, request.symbol, request.side,
-                request.order_type, request.quantity, request.limit_price, status, reason,
-                decision_at,
-            )
+        except asyncpg.UniqueViolationError:
+            # A concurrent submit of the same id won the race to the unique key.
+            raise DuplicateClientOrderId("client_order_id must be unique") from None
         return await self.get(user_id, request.client_order_id)  # type: ignore[return-value]
 
     async def get(self, user_id: uuid.UUID, client_order_id: str) -> BrokerOrder | None:
@@ -94,6 +97,16 @@ class PaperExchange:
                 "select * from paper_fills where order_id = $1 order by fill_seq", order["id"]
             )
         return _broker_order(order, fills)
+
+    async def cancel(self, user_id: uuid.UUID, client_order_id: str) -> BrokerOrder | None:
+        """Cancel an open order (a filled or closed one stays as it is)."""
+        await self._pool.execute(
+            "update paper_orders set status = 'canceled', updated_at = now()"
+            " where user_id = $1 and client_order_id = $2"
+            " and status in ('new', 'partially_filled')",
+            user_id, client_order_id,
+        )
+        return await self.get(user_id, client_order_id)
 
     async def open_orders(self, user_id: uuid.UUID) -> list[BrokerOrder]:
         records = await self._pool.fetch(
@@ -143,11 +156,23 @@ class PaperExchange:
                 """,
                 user_id, symbol, bar_at,
             )
+            held = await connection.fetchval(
+                "select coalesce(sum(quantity), 0) from paper_positions"
+                " where user_id = $1 and symbol = $2",
+                user_id, symbol,
+            )
             for order in orders:
                 remaining = order["quantity"] - order["filled_qty"]
+                if order["side"] == "sell":
+                    remaining = min(remaining, held)
+                    if remaining <= 0:
+                        if fill_price(order["side"], order["order_type"], order["limit_price"],
+                                      bar, self.terms, order["stop_price"]) is not None:
+                            await _close(connection, order, "insufficient position to sell")
+                        continue
                 quote = quote_fill(
                     order["side"], order["order_type"], order["limit_price"], remaining, bar,
-                    self.terms, cash if order["side"] == "buy" else None,
+                    self.terms, cash if order["side"] == "buy" else None, order["stop_price"],
                 )
                 if quote is None:
                     if order["side"] == "buy" and order["order_type"] == "market":
@@ -155,6 +180,10 @@ class PaperExchange:
                         await _close(connection, order, "insufficient cash")
                     continue
                 cash = await _record_fill(connection, order, quote, bar_at, cash)
+                if order["side"] == "sell":
+                    held -= quote.quantity
+                else:
+                    held += quote.quantity
                 filled += 1
             await connection.execute(
                 "update paper_accounts set cash = $2, updated_at = now() where user_id = $1",
@@ -246,6 +275,9 @@ class PaperBroker:
 
     async def get_order(self, client_order_id: str) -> BrokerOrder | None:
         return await self._exchange.get(self._user_id, client_order_id)
+
+    async def cancel_order(self, client_order_id: str) -> BrokerOrder | None:
+        return await self._exchange.cancel(self._user_id, client_order_id)
 
     async def list_open_orders(self) -> list[BrokerOrder]:
         return await self._exchange.open_orders(self._user_id)

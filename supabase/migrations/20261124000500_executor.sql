@@ -70,11 +70,12 @@ create table public.bot_orders (
     broker_order_id  text,
     symbol           text not null,
     side             text not null check (side in ('buy', 'sell')),
-    order_type       text not null check (order_type in ('market', 'limit')),
+    order_type       text not null check (order_type in ('market', 'limit', 'stop')),
     time_in_force    text not null default 'gtc'
                          check (time_in_force in ('day', 'gtc', 'ioc', 'fok')),
     quantity         numeric(30, 12) not null check (quantity > 0),
     limit_price      numeric(30, 12) check (limit_price > 0),
+    stop_price       numeric(30, 12) check (stop_price > 0),
     status           text not null default 'pending_submit' check (status in (
                          'pending_submit', 'pending_new', 'accepted', 'new',
                          'partially_filled', 'filled', 'done_for_day', 'canceled',
@@ -192,9 +193,10 @@ create table public.paper_orders (
     client_order_id text not null unique,
     symbol          text not null,
     side            text not null check (side in ('buy', 'sell')),
-    order_type      text not null check (order_type in ('market', 'limit')),
+    order_type      text not null check (order_type in ('market', 'limit', 'stop')),
     quantity        numeric(30, 12) not null check (quantity > 0),
     limit_price     numeric(30, 12),
+    stop_price      numeric(30, 12),
     status          text not null check (status in
                         ('new', 'partially_filled', 'filled', 'canceled', 'rejected')),
     filled_qty      numeric(30, 12) not null default 0 check (filled_qty >= 0),
