@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import uuid
@@ -10,10 +11,12 @@ from decimal import Decimal
 import pytest_asyncio
 
 from backtest_service.config import BacktestSettings
-from backtest_service.server import build
+from backtest_service.marketplace import Marketplace
+from backtest_service.peers import NotificationPeer, RiskPeer
+from backtest_service.server import build, build_worker
 from servicekit.db.pool import create_pool
 from tests.backtest_service.fakes import running_peers
-from tests.testkit.services import channel_to, start_service
+from tests.testkit.services import channel_to, settings_for, start_service
 from trading.backtest.v1 import backtest_service_pb2_grpc as pb_grpc
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -101,3 +104,49 @@ async def service_app(database, peers):
 async def stub(service_app):
     async with channel_to(service_app) as channel:
         yield pb_grpc.BacktestServiceStub(channel)
+
+
+@contextlib.asynccontextmanager
+async def running_worker(pool, database, peers, *, runner=None, worker_id=None, **overrides):
+    """A Worker (as one replica runs it) claiming from the test's database until the block ends."""
+    values = {
+        "risk_address": peers.address,
+        "notification_address": peers.address,
+        "worker_poll_interval_seconds": 0.05,
+        "heartbeat_interval_seconds": 0.05,
+        **overrides,
+    }
+    settings = settings_for(BacktestSettings, database, **values)
+    risk, notifications = RiskPeer(settings), NotificationPeer(settings)
+    extra = {"runner": runner} if runner is not None else {}
+    worker = build_worker(
+        pool,
+        settings,
+        risk=risk,
+        notifications=notifications,
+        marketplace=Marketplace(pool, settings),
+        worker_id=worker_id,
+        **extra,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await risk.close()
+        await notifications.close()
+
+
+async def wait_for_status(pool, backtest_id, statuses, *, limit_seconds: float = 60.0):
+    """Poll the row until its status is one of ``statuses`` (fails after a generous limit)."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + limit_seconds
+    while True:
+        row = await pool.fetchrow("select * from public.backtests where id = $1", backtest_id)
+        if row["status"] in statuses:
+            return row
+        if loop.time() > give_up_at:
+            raise AssertionError(f"backtest {backtest_id} stayed {row['status']}")
+        await asyncio.sleep(0.05)
