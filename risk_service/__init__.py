@@ -1,0 +1,1 @@
+"""Risk service: pre-trade validation, risk scores, effective limits and kill switches."""

@@ -1,0 +1,195 @@
+"""ValidateTrade end to end: cached limits and switches, the rules, the order ledger,
+and the risk event of a denial. Any failure to decide raises RiskValidationError, which
+reaches the caller as UNAVAILABLE: the caller then fails closed (treats it as a denial).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from risk_service.cache import RiskCache
+from risk_service.context import Book, TradeContext
+from risk_service.engine import Decision, decide, evaluate_rules, ledger_verdicts, rules_pass
+from risk_service.kill_switch import governing_switch
+from risk_service.limits import EffectiveLimits, effective_limits
+from risk_service.model import Account, OrderRequest, Strategy
+from risk_service.store import RiskStore
+from servicekit.errors import DomainError, NotFound, PermissionDenied, Unavailable
+from servicekit.money import format_decimal
+
+log = logging.getLogger("risk_service.validator")
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class RiskValidationError(Unavailable):
+    """The service could not decide on an order; the caller must fail closed."""
+
+    reason = "RISK_VALIDATION_FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    decision: Decision
+    risk_event_id: uuid.UUID | None
+
+
+class TradeValidator:
+    def __init__(self, store: RiskStore, cache: RiskCache, clock: Clock = utc_now):
+        self._store = store
+        self._cache = cache
+        self._clock = clock
+
+    async def validate(
+        self,
+        user_id: uuid.UUID,
+        order: OrderRequest,
+        account: Account,
+        strategy: Strategy,
+        live: bool,
+    ) -> Validation:
+        """Decide on one order. Raises RiskValidationError when it cannot decide."""
+        if strategy.user_id != user_id:
+            raise PermissionDenied("strategy.user_id", "the strategy belongs to another user")
+        try:
+            return await self._validate(user_id, order, account, strategy, live)
+        except DomainError:
+            raise
+        except asyncpg.ForeignKeyViolationError:
+            raise NotFound(f"user {user_id} does not exist", field="user_id") from None
+        except Exception as error:
+            log.exception("cannot validate order %s", order.client_order_id)
+            raise RiskValidationError(
+                f"risk validation failed ({type(error).__name__}); treat the order as denied"
+            ) from error
+
+    async def _validate(
+        self,
+        user_id: uuid.UUID,
+        order: OrderRequest,
+        account: Account,
+        strategy: Strategy,
+        live: bool,
+    ) -> Validation:
+        platform = await self._cache.platform()
+        user = await self._cache.user(user_id)
+        profile = user.profile
+        limits = effective_limits(
+            platform.config, profile.tier, profile.risk_tolerance, strategy.limits
+        )
+        ctx = TradeContext(
+            order=order,
+            account=account,
+            strategy=strategy,
+            profile=profile,
+            limits=limits,
+            book=Book.of(order, strategy),
+            kill_switch=governing_switch(
+                itertools.chain(platform.switches, user.switches), user_id, strategy.strategy_id
+            ),
+            live=live,
+            fee_pct=platform.config.fee_pct[order.asset_class],
+            now=self._clock(),
+        )
+        verdicts = evaluate_rules(ctx)
+        passed = rules_pass(verdicts)
+        ledger = await self._store.reserve_order(
+            user_id=user_id,
+            strategy_id=strategy.strategy_id,
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side.value,
+            quantity=order.quantity,
+            notional=order.notional,
+            now=ctx.now,
+            reserve=passed,
+            max_per_minute=limits.value("max_orders_per_minute"),
+            max_per_day=limits.value("max_orders_per_day"),
+        )
+        decision = decide(ctx, verdicts + ledger_verdicts(ledger, limits))
+        if decision.allowed != ledger.reserved:
+            raise RiskValidationError("the order ledger and the rules disagree")
+        if decision.allowed:
+            return Validation(decision, None)
+        event_id = await self._store.record_event(
+            user_id=user_id,
+            strategy_id=strategy.strategy_id,
+            event_type="trade_blocked",
+            reason_code=decision.reason_code,
+            message=decision.message,
+            details=event_details(ctx, decision),
+        )
+        return Validation(decision, event_id)
+
+
+def _limits_summary(limits: EffectiveLimits) -> dict[str, Any]:
+    summary = {}
+    for name, limit in limits.limits.items():
+        value = limit.value
+        if isinstance(value, frozenset):
+            value = sorted(item.value for item in value)
+        summary[name] = {"value": value, "source": limit.source}
+    return summary
+
+
+def event_details(ctx: TradeContext, decision: Decision) -> dict[str, Any]:
+    """The inputs of a denial, as stored with its risk event."""
+    order, account, strategy = ctx.order, ctx.account, ctx.strategy
+    return {
+        "order": {
+            "client_order_id": order.client_order_id,
+            "symbol": order.symbol,
+            "asset_class": order.asset_class,
+            "side": order.side,
+            "order_type": order.order_type,
+            "time_in_force": order.time_in_force,
+            "quantity": format_decimal(order.quantity),
+            "price": format_decimal(order.price),
+            "notional": format_decimal(order.notional),
+        },
+        "account": {
+            "cash": format_decimal(account.cash),
+            "buying_power": format_decimal(account.buying_power),
+            "equity": format_decimal(account.equity),
+            "realized_pnl_today": format_decimal(account.realized_pnl_today),
+            "unrealized_pnl": format_decimal(account.unrealized_pnl),
+            "peak_equity": format_decimal(account.peak_equity),
+        },
+        "strategy": {
+            "status": strategy.status,
+            "positions": [
+                {"symbol": p.symbol, "quantity": format_decimal(p.quantity)}
+                for p in strategy.positions
+            ],
+            "open_orders": len(strategy.open_orders),
+            "realized_pnl_today": format_decimal(strategy.realized_pnl_today),
+            "unrealized_pnl": format_decimal(strategy.unrealized_pnl),
+            "allocated_capital": format_decimal(strategy.allocated_capital),
+        },
+        "profile": {
+            "tier": ctx.profile.tier,
+            "risk_tolerance": ctx.profile.risk_tolerance,
+            "paper_mode": ctx.profile.paper_mode,
+        },
+        "live": ctx.live,
+        "kill_switch": ctx.kill_switch.describe() if ctx.kill_switch else None,
+        "limits": _limits_summary(ctx.limits),
+        "failed_checks": [
+            {"name": v.name, "reason_code": v.reason_code, "message": v.message}
+            for v in decision.failed
+        ],
+        "max_allowed_quantity": format_decimal(decision.max_allowed_quantity),
+        "evaluated_at": ctx.now.isoformat(),
+    }
