@@ -127,7 +127,7 @@ def _model(
 
 
 def _is_repeated(field: FieldDescriptor) -> bool:
-    return field.label == FieldDescriptor.LABEL_REPEATED
+    return field.is_repeated
 
 
 def _is_map(field: FieldDescriptor) -> bool:
