@@ -53,7 +53,6 @@ def test_builder_when_read_installs_the_lock_file_and_generates_the_stubs(image)
     assert arg_default(builder, "REQUIREMENTS") == "requirements.lock"
     assert any("pip install" in run and "-r /tmp/requirements.lock" in run for run in runs)
     assert "${REQUIREMENTS} /tmp/requirements.lock" in builder.arguments("COPY")
-    )
     protoc = "-m grpc_tools.protoc -Iprotos --python_out=. --grpc_python_out=."
     assert any(protoc in run and "$(find protos -name '*.proto')" in run for run in runs)
     assert builder.arguments("WORKDIR") == ["/app"]  # the stubs land in /app/trading
