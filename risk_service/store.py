@@ -157,7 +157,7 @@ class RiskStore:
         return await self.pool.fetchval(
             "insert into public.risk_events"
             " (user_id, strategy_id, event_type, reason_code, message, details)"
-            " values ($1, $2, $3, $4, $5, $6::jsonb) returning id",
+            " values ($1, $2, $3, $4, $5, ($6::text)::jsonb) returning id",
             user_id,
             strategy_id,
             event_type,
