@@ -18,6 +18,8 @@ from servicekit.db.errors import EmbeddedDatabaseError, one_line
 
 DEFAULT_DATA_DIR = ".data/postgres"
 _CLEANUP_MODES = ("stop", "delete", None)
+# The servers this process holds, by data directory (see stop_embedded).
+_held_servers: dict[Path, object] = {}
 
 
 def _last_log_line(data_dir: Path) -> str:
@@ -53,6 +55,7 @@ def start_embedded(data_dir: str | os.PathLike[str], *, cleanup_mode: str | None
 
         path.parent.mkdir(parents=True, exist_ok=True)
         server = pgserver.get_server(path, cleanup_mode=cleanup_mode)
+        _held_servers[path] = server
         return server.get_uri()
     except Exception as error:
         detail = one_line(f"{type(error).__name__}: {error}")
@@ -63,6 +66,15 @@ def start_embedded(data_dir: str | os.PathLike[str], *, cleanup_mode: str | None
         ) from error
     finally:
         pgserver_logger.setLevel(previous_level)
+
+
+def stop_embedded(data_dir: str | os.PathLike[str]) -> None:
+    """Let go of this process's hold on the embedded server in ``data_dir`` now, rather
+    than at exit. The last process to let go stops it (and, with ``cleanup_mode="delete"``,
+    removes its data directory)."""
+    server = _held_servers.pop(Path(data_dir).expanduser().resolve(), None)
+    if server is not None:
+        server.cleanup()
 
 
 def resolve_database_url(database_url: str | None, data_dir: str | os.PathLike[str]) -> str:

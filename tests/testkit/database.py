@@ -12,6 +12,7 @@ the test. Roles are cluster-wide and already exist in every copy.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +24,7 @@ import pytest
 import pytest_asyncio
 
 from servicekit.db.dsn import service_dsn, with_database
-from servicekit.db.embedded import start_embedded
+from servicekit.db.embedded import start_embedded, stop_embedded
 from servicekit.db.migrate import migrate
 
 TEMPLATE_DATABASE = "migrated_template"
@@ -88,6 +89,8 @@ def embedded_cluster() -> Iterator[EmbeddedCluster]:
     data_dir = Path(tempfile.mkdtemp(prefix="trading-tests-pg-")) / "data"
     admin_dsn = start_embedded(data_dir, cleanup_mode="delete")
     yield EmbeddedCluster(admin_dsn=admin_dsn, data_dir=data_dir)
+    stop_embedded(data_dir)
+    shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
