@@ -92,6 +92,7 @@ class ApiError(Exception):
         message: str | None = None,
         *,
         field: str | None = None,
+        reason: str | None = None,
         headers: dict[str, str] | None = None,
     ):
         code, fixed = _OWN_ERRORS.get(status, ("error", "error"))
@@ -100,6 +101,7 @@ class ApiError(Exception):
         self.code = code
         self.message = message or fixed
         self.field = field
+        self.reason = reason
         self.headers = headers or {}
 
 
@@ -152,6 +154,18 @@ def rpc_error_response(error: grpc.RpcError) -> JSONResponse:
     )
 
 
+def renamed_field(error: grpc.RpcError, prefix: str, replacement: str = "") -> Exception:
+    """``error`` with its field's ``prefix`` replaced, where the HTTP body is shaped
+    differently from the request message (e.g. ``spec.start_time`` -> ``start_time``)."""
+    mapping, message, field, reason = describe_rpc_error(error)
+    if field is None or not field.startswith(prefix):
+        return error
+    renamed = replacement + field.removeprefix(prefix)
+    if message.startswith(field):
+        message = renamed + message.removeprefix(field)
+    return ApiError(mapping.status, message, field=renamed, reason=reason)
+
+
 def _retry_after(error: grpc.RpcError) -> str:
     for key, value in error.trailing_metadata() or ():
         if key == "retry-after" and str(value).isdigit():
@@ -175,7 +189,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(request: Request, error: ApiError) -> JSONResponse:
         return error_response(
-            error.status, error.code, error.message, field=error.field, headers=error.headers
+            error.status,
+            error.code,
+            error.message,
+            field=error.field,
+            reason=error.reason,
+            headers=error.headers,
         )
 
     @app.exception_handler(RequestValidationError)

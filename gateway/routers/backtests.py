@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import grpc
 from fastapi import APIRouter, Query
 from sse_starlette.event import ServerSentEvent
 
 from gateway.deps import Settings, UserSession, rate_limited
-from gateway.errors import ApiError
+from gateway.errors import ApiError, renamed_field
 from gateway.proto_models import enum_number, from_json, to_json
 from gateway.routers.common import ERROR_RESPONSES, BacktestId
 from gateway.routers.strategies import ensure_own_strategy
@@ -53,9 +54,13 @@ async def _spec(body: BacktestSubmit, session) -> pb.BacktestSpec:
 async def submit_backtest(body: BacktestSubmit, session: UserSession) -> Any:
     """Queue a backtest of a strategy of the user (or of a config); returns at once."""
     spec = await _spec(body, session)
-    reply = await session.backtest.SubmitBacktest(
-        pb.SubmitBacktestRequest(user_id=session.user_id, spec=spec)
-    )
+    try:
+        reply = await session.backtest.SubmitBacktest(
+            pb.SubmitBacktestRequest(user_id=session.user_id, spec=spec)
+        )
+    except grpc.RpcError as error:
+        # The body is the spec itself: its fields have no "spec." in front.
+        raise renamed_field(error, "spec.") from None
     return to_json(reply.backtest)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -30,6 +31,9 @@ async def stack_database(embedded_cluster, migrated_template) -> AsyncIterator[C
 def stack(stack_database) -> Iterator[GatewayStack]:
     """Every service and the gateway, running against ``stack_database``."""
     running = GatewayStack(stack_database).start()
+    if running.missing:
+        # Tests needing these fail on their own; this says why, in the run's summary.
+        warnings.warn(f"services not running: {running.missing}", stacklevel=1)
     try:
         yield running
     finally:

@@ -36,7 +36,9 @@ class ServiceSpec:
 
 # Started in this order: each one's peers are already listening.
 SERVICES = (
-    ServiceSpec("risk", "risk_service", "risk_service.config:RiskSettings", "risk_service.server:build"),
+    ServiceSpec(
+        "risk", "risk_service", "risk_service.config:RiskSettings", "risk_service.server:build"
+    ),
     ServiceSpec(
         "notification",
         "notification_service",
