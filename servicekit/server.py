@@ -71,6 +71,10 @@ class ServiceApp:
                 # Without this a second server silently shares a port already in use.
                 ("grpc.so_reuseport", 0),
                 ("grpc.keepalive_permit_without_calls", 1),
+                # Clients re-resolve DNS when a connection ages out, so new replicas get
+                # traffic after a scale-up (round-robin over headless Services).
+                ("grpc.max_connection_age_ms", 300_000),
+                ("grpc.max_connection_age_grace_ms", 30_000),
                 ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
             ],
         )
@@ -138,8 +142,14 @@ class ServiceApp:
         log.info("%s stopped", self.name)
 
     async def _connect_database(self) -> asyncpg.Pool:
-        admin_url = self.settings.database_url or start_embedded(self.settings.pgserver_data_dir)
-        dsn = self.settings.service_database_url or service_dsn(admin_url, self.role)
+        dsn = self.settings.service_database_url
+        if not dsn:
+            # Only without a URL of its own does a service derive one (locally: from the
+            # embedded server), so a pod never tries to start a database.
+            admin_url = self.settings.database_url or start_embedded(
+                self.settings.pgserver_data_dir
+            )
+            dsn = service_dsn(admin_url, self.role)
         last_error: Exception | None = None
         for attempt in range(DATABASE_CONNECT_ATTEMPTS):
             try:

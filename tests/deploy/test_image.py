@@ -3,6 +3,8 @@ with every package the entry points need in its build context."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.deploy import dockerfile, rendering
@@ -50,7 +52,7 @@ def test_builder_when_read_installs_the_lock_file_and_generates_the_stubs(image)
     _, stages = image
     builder = stages[0]
     runs = builder.arguments("RUN")
-    assert arg_default(builder, "REQUIREMENTS") == "requirements.lock"
+    assert arg_default(builder, "REQUIREMENTS") == "requirements-runtime.lock"
     assert any("pip install" in run and "-r /tmp/requirements.lock" in run for run in runs)
     assert "${REQUIREMENTS} /tmp/requirements.lock" in builder.arguments("COPY")
     protoc = "-m grpc_tools.protoc -Iprotos --python_out=. --grpc_python_out=."
@@ -86,7 +88,7 @@ def test_dockerignore_when_applied_admits_every_shipped_package_and_nothing_else
         name for name in shipped if not dockerfile.dockerignore_admits(ignore_patterns, name)
     )
     assert refused == [], "add these packages to .dockerignore's allowlist"
-    for name in ("protos", "supabase", "requirements.lock"):
+    for name in ("protos", "supabase", "requirements-runtime.lock"):
         assert dockerfile.dockerignore_admits(ignore_patterns, name), name
     for name in (".venv", ".git", "node_modules", ".data", ".env", "tests", "trading", "deploy"):
         assert not dockerfile.dockerignore_admits(ignore_patterns, name), name
@@ -104,3 +106,25 @@ def test_dockerignore_when_pattern_negated_later_admits_again():
     patterns = "*\n!keep/\n# comment\n"
     assert dockerfile.dockerignore_admits(patterns, "keep")
     assert not dockerfile.dockerignore_admits(patterns, "other")
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        name, separator, version = line.partition("==")
+        if separator and not line.startswith((" ", "#")):
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def test_runtime_lock_when_compared_with_dev_lock_pins_the_same_versions():
+    root = Path(__file__).resolve().parents[2]
+    runtime = _pins(root / "requirements-runtime.lock")
+    full = _pins(root / "requirements.lock")
+    assert runtime, "requirements-runtime.lock pins nothing"
+    different = {
+        name: (version, full.get(name))
+        for name, version in runtime.items()
+        if full.get(name) != version
+    }
+    assert not different, f"the image would run other versions than the tests: {different}"
