@@ -57,7 +57,8 @@ def test_rsi_series_when_period_two_matches_wilder_by_hand():
 
 
 def test_run_when_rsi_falls_through_buy_level_buys_and_sells_through_sell_level():
-    result = run_backtest(rsi_config(1), bars_from_closes([10, 11, 12, 11, 10, 9, 10, 11, 12]), FREE)
+    closes = [10, 11, 12, 11, 10, 9, 10, 11, 12]
+    result = run_backtest(rsi_config(1), bars_from_closes(closes), FREE)
 
     # RSI 25 at bar 4 (close 10): 10 units at bar 5's open (10); RSI 78 at bar 7: sold at
     # bar 8's open (11).
