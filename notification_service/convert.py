@@ -20,6 +20,7 @@ from notification_service.model import (
     NotificationType,
     Severity,
     StoredNotification,
+    validate_data,
 )
 from notification_service.preferences import OutgoingChannel, Preferences
 from servicekit.errors import InvalidArgument
@@ -206,7 +207,7 @@ def risk_event(request: pb.NotifyRiskEventRequest) -> RiskEvent:
     return RiskEvent(
         event_type=event_type.lower(),
         action=_enum(request.action_taken, RISK_ACTION_FROM_PROTO, "action_taken"),
-        event_data=dict(request.event_data),
+        event_data=validate_data(dict(request.event_data), "event_data"),
         strategy_name=strategy_name(request.strategy_name),
         message=messages_text(request.message, "message"),
     )

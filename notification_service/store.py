@@ -33,6 +33,7 @@ from notification_service.preferences import (
     should_store,
 )
 from servicekit.db.rls import service_transaction, user_transaction
+from servicekit.errors import NotFound
 
 _COLUMNS = (
     "id, user_id, type, severity, title, body, data, strategy_id, idempotency_key, "
@@ -142,17 +143,20 @@ class NotificationStore:
             if not should_store(preferences, new.type):
                 return StoreResult(NotifyResult(NotifyOutcome.MUTED, None), 0)
             await conn.execute("set local role none")
-            row = await conn.fetchrow(
-                _INSERT_NOTIFICATION,
-                user_id,
-                new.type.value,
-                new.severity.value,
-                new.title,
-                new.body,
-                new.data,
-                new.strategy_id,
-                new.idempotency_key,
-            )
+            try:
+                row = await conn.fetchrow(
+                    _INSERT_NOTIFICATION,
+                    user_id,
+                    new.type.value,
+                    new.severity.value,
+                    new.title,
+                    new.body,
+                    new.data,
+                    new.strategy_id,
+                    new.idempotency_key,
+                )
+            except asyncpg.ForeignKeyViolationError:
+                raise NotFound(f"no user {user_id}") from None
             if row is None:
                 existing = await conn.fetchrow(
                     _SELECT_BY_IDEMPOTENCY_KEY, user_id, new.idempotency_key

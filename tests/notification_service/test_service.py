@@ -467,3 +467,9 @@ async def test_subscribe_when_another_users_id_is_permission_denied(stub, user_a
         await stream.read()
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert field_of(refused.value) == "user_id"
+
+
+async def test_notify_when_user_does_not_exist_is_not_found(stub):
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await notify(stub, uuid.uuid4())
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
