@@ -10,9 +10,11 @@ import uuid
 
 import asyncpg
 import pytest
+import pytest_asyncio
 
 from risk_service.config import RiskSettings
 from risk_service.server import build
+from tests.testkit.database import unique_database_name
 from tests.testkit.services import channel_to, service_metadata, start_service
 from trading.risk.v1 import risk_service_pb2 as pb
 from trading.risk.v1 import risk_service_pb2_grpc as pb_grpc
@@ -49,7 +51,10 @@ async def wait_until_listening(app, timeout: float = 5.0) -> None:
 
 def risk_service(database, clock):
     return start_service(
-        RiskSettings, database, name="risk", role="risk_service",
+        RiskSettings,
+        database,
+        name="risk",
+        role="risk_service",
         build=functools.partial(build, clock=clock),
     )
 
@@ -66,6 +71,23 @@ async def stub(risk):
     channel = channel_to(risk)
     yield pb_grpc.RiskServiceStub(channel)
     await channel.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def shared_stub(embedded_cluster, migrated_template):
+    """One service and database for a whole module, for tests that neither count rows nor
+    move the clock (every request has a strategy of its own, so rate limits never meet)."""
+    database = await embedded_cluster.create_database(
+        unique_database_name("risk"), template=migrated_template
+    )
+    try:
+        async with risk_service(database, FakeClock()) as app:
+            await wait_until_listening(app)
+            channel = channel_to(app)
+            yield pb_grpc.RiskServiceStub(channel)
+            await channel.close()
+    finally:
+        await embedded_cluster.drop_database(database.name)
 
 
 @pytest.fixture
@@ -100,19 +122,29 @@ def trade_request(
 ) -> pb.ValidateTradeRequest:
     """A ValidateTrade request of the demo user: 10 AAPL at $150, $5,000 buying power."""
     account_fields = {
-        "cash": "5000.00", "buying_power": "5000.00", "equity": "10000.00",
-        "realized_pnl_today": "0", "unrealized_pnl": "0", **(account or {}),
+        "cash": "5000.00",
+        "buying_power": "5000.00",
+        "equity": "10000.00",
+        "realized_pnl_today": "0",
+        "unrealized_pnl": "0",
+        **(account or {}),
     }
     strategy_fields = {
-        "strategy_id": STRATEGY_ID, "user_id": user_id, "state": pb.STRATEGY_STATE_ACTIVE,
+        "strategy_id": str(uuid.uuid4()),
+        "user_id": user_id,
+        "state": pb.STRATEGY_STATE_ACTIVE,
         **(strategy or {}),
     }
     return pb.ValidateTradeRequest(
         user_id=user_id,
         order=types.Order(
             client_order_id=client_order_id or f"test-{uuid.uuid4().hex[:12]}",
-            symbol=symbol, side=side, order_type=order_type, time_in_force=time_in_force,
-            quantity=quantity, limit_price=limit_price,
+            symbol=symbol,
+            side=side,
+            order_type=order_type,
+            time_in_force=time_in_force,
+            quantity=quantity,
+            limit_price=limit_price,
         ),
         asset_class=asset_class,
         price=price,
