@@ -6,7 +6,6 @@ import json
 import uuid
 
 import asyncpg
-import pytest
 
 from servicekit.db.migrate import DEFAULT_SUPABASE_DIR, apply_sql_file
 
@@ -20,13 +19,6 @@ select
   (select array_agg(p.oid || ':' || p.prosrc order by p.proname) from pg_proc p
      where p.pronamespace = 'auth'::regnamespace) as functions
 """
-
-
-@pytest.fixture
-async def admin(database):
-    conn = await asyncpg.connect(database.admin_dsn)
-    yield conn
-    await conn.close()
 
 
 async def test_bootstrap_when_everything_exists_changes_nothing(admin):
@@ -61,8 +53,8 @@ async def test_bootstrap_when_auth_missing_creates_schema_users_and_functions(em
         await conn.close()
 
 
-async def test_supabase_roles_when_bootstrapped_match_supabase_attributes(admin):
-    rows = await admin.fetch(
+async def test_supabase_roles_when_bootstrapped_match_supabase_attributes(shared_admin):
+    rows = await shared_admin.fetch(
         "select rolname, rolcanlogin, rolinherit, rolbypassrls from pg_roles"
         " where rolname in ('anon', 'authenticated', 'service_role') order by rolname"
     )
@@ -83,23 +75,27 @@ async def test_supabase_roles_when_bootstrapped_match_supabase_attributes(admin)
     ]
 
 
-async def test_auth_functions_when_claims_set_read_them_like_supabase(admin):
+async def test_auth_functions_when_claims_set_read_them_like_supabase(shared_admin):
     user_id = uuid.uuid4()
     claims = {"sub": str(user_id), "role": "authenticated", "email": "a@example.com"}
-    async with admin.transaction():
-        await admin.execute("select set_config('request.jwt.claims', $1, true)", json.dumps(claims))
-        row = await admin.fetchrow("select auth.uid(), auth.role(), auth.jwt()")
+    async with shared_admin.transaction():
+        await shared_admin.execute(
+            "select set_config('request.jwt.claims', $1, true)", json.dumps(claims)
+        )
+        row = await shared_admin.fetchrow("select auth.uid(), auth.role(), auth.jwt()")
     assert row["uid"] == user_id
     assert row["role"] == "authenticated"
     assert json.loads(row["jwt"]) == claims
 
 
-async def test_auth_uid_when_legacy_claim_setting_used_reads_it(admin):
+async def test_auth_uid_when_legacy_claim_setting_used_reads_it(shared_admin):
     user_id = uuid.uuid4()
-    async with admin.transaction():
-        await admin.execute("select set_config('request.jwt.claim.sub', $1, true)", str(user_id))
-        assert await admin.fetchval("select auth.uid()") == user_id
+    async with shared_admin.transaction():
+        await shared_admin.execute(
+            "select set_config('request.jwt.claim.sub', $1, true)", str(user_id)
+        )
+        assert await shared_admin.fetchval("select auth.uid()") == user_id
 
 
-async def test_auth_uid_when_no_claims_set_is_null(admin):
-    assert await admin.fetchval("select auth.uid()") is None
+async def test_auth_uid_when_no_claims_set_is_null(shared_admin):
+    assert await shared_admin.fetchval("select auth.uid()") is None

@@ -39,13 +39,6 @@ class Visibility:
 
 
 @pytest.fixture
-async def admin(database):
-    conn = await asyncpg.connect(database.admin_dsn)
-    yield conn
-    await conn.close()
-
-
-@pytest.fixture
 async def acting_pool(database):
     pool = await create_pool(database.dsn_for(ACTING_ROLE), min_size=1, max_size=2)
     yield pool
@@ -114,19 +107,19 @@ def tables_without_rls(relations: list[Relation]) -> list[str]:
     return [r.name for r in relations if r.is_table and not r.rls]
 
 
-async def test_every_public_table_when_read_from_catalog_has_rls_enabled(admin):
-    relations = await public_relations(admin)
+async def test_every_public_table_when_read_from_catalog_has_rls_enabled(shared_admin):
+    relations = await public_relations(shared_admin)
 
     assert any(r.is_table for r in relations), "no tables in public: migrations did not run"
     assert tables_without_rls(relations) == []
 
 
-async def test_rls_check_when_a_table_lacks_rls_names_it(admin):
-    scratch = admin.transaction()
+async def test_rls_check_when_a_table_lacks_rls_names_it(shared_admin):
+    scratch = shared_admin.transaction()
     await scratch.start()
     try:
-        await admin.execute("create table public.scratch_without_rls (id int)")
-        relations = await public_relations(admin)
+        await shared_admin.execute("create table public.scratch_without_rls (id int)")
+        relations = await public_relations(shared_admin)
     finally:
         await scratch.rollback()
 
@@ -174,8 +167,8 @@ async def test_leak_check_when_a_policy_lets_everyone_read_reports_the_table(adm
     assert leaks == ["scratch_leaky"]
 
 
-async def test_anon_when_any_public_relation_has_no_privilege(admin):
-    granted = await admin.fetch(
+async def test_anon_when_any_public_relation_has_no_privilege(shared_admin):
+    granted = await shared_admin.fetch(
         "select c.relname from pg_class c"
         " where c.relnamespace = 'public'::regnamespace and c.relkind in ('r','p','v','m')"
         " and (has_table_privilege('anon', c.oid,"
@@ -183,3 +176,14 @@ async def test_anon_when_any_public_relation_has_no_privilege(admin):
         "   or has_any_column_privilege('anon', c.oid, 'select,insert,update,references'))"
     )
     assert [row["relname"] for row in granted] == []
+
+
+async def test_row_factory_when_required_values_cannot_be_guessed_fails_naming_the_table(admin):
+    await admin.execute(
+        "create table public.scratch_strict (user_id uuid not null references auth.users (id),"
+        " code text not null check (code ~ '^[0-9]{4}$'))"
+    )
+    user_id = await create_user(admin)
+
+    with pytest.raises(RowFactoryError, match=r"public\.scratch_strict.*CheckViolationError"):
+        await insert_row_for_user(admin, "scratch_strict", user_id, ["user_id"])

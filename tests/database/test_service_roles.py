@@ -48,13 +48,6 @@ def owners_of(relation: str) -> list[str]:
     ]
 
 
-@pytest.fixture
-async def admin(database):
-    conn = await asyncpg.connect(database.admin_dsn)
-    yield conn
-    await conn.close()
-
-
 async def refused_statements(conn: asyncpg.Connection, role: str, relation: Relation) -> list[str]:
     """The statements ``role`` was NOT refused on ``relation`` (empty when all refused)."""
     attempts = [f"select * from public.{relation.name} limit 1"]
@@ -93,8 +86,8 @@ async def first_plain_column(conn: asyncpg.Connection, relation: Relation) -> st
     return f'"{name}"'
 
 
-async def test_every_public_relation_when_listed_has_exactly_one_owning_service(admin):
-    relations = await public_relations(admin)
+async def test_every_public_relation_when_listed_has_exactly_one_owning_service(shared_admin):
+    relations = await public_relations(shared_admin)
 
     unowned = [r.name for r in relations if not owners_of(r.name)]
     shared = [r.name for r in relations if len(owners_of(r.name)) > 1]
@@ -103,8 +96,8 @@ async def test_every_public_relation_when_listed_has_exactly_one_owning_service(
 
 
 @pytest.mark.parametrize("role", SERVICE_ROLES)
-async def test_service_role_when_created_logs_in_without_special_powers(admin, role):
-    attributes = await admin.fetchrow(
+async def test_service_role_when_created_logs_in_without_special_powers(shared_admin, role):
+    attributes = await shared_admin.fetchrow(
         "select rolcanlogin, rolsuper, rolbypassrls, rolcreatedb, rolcreaterole, rolinherit"
         " from pg_roles where rolname = $1",
         role,
@@ -117,20 +110,23 @@ async def test_service_role_when_created_logs_in_without_special_powers(admin, r
         "rolcreaterole": False,
         "rolinherit": False,
     }
-    assert await admin.fetchval("select pg_has_role($1, 'authenticated', 'SET')", role)
-    assert not await admin.fetchval("select pg_has_role($1, 'authenticated', 'USAGE')", role)
-    owned = await admin.fetch("select relname from pg_class where relowner = $1::regrole", role)
+    assert await shared_admin.fetchval("select pg_has_role($1, 'authenticated', 'SET')", role)
+    inherits = "select pg_has_role($1, 'authenticated', 'USAGE')"
+    assert not await shared_admin.fetchval(inherits, role)
+    owned = await shared_admin.fetch(
+        "select relname from pg_class where relowner = $1::regrole", role
+    )
     assert owned == []
 
 
 @pytest.mark.parametrize("role", SERVICE_ROLES)
-async def test_service_role_when_touching_another_services_relation_is_refused(admin, role):
-    others = [r for r in await public_relations(admin) if role not in owners_of(r.name)]
+async def test_service_role_when_touching_another_services_relation_is_refused(shared_admin, role):
+    others = [r for r in await public_relations(shared_admin) if role not in owners_of(r.name)]
 
     not_refused = {}
     for relation in others:
-        allowed = await refused_statements(admin, role, relation)
-        granted = await admin.fetchval(
+        allowed = await refused_statements(shared_admin, role, relation)
+        granted = await shared_admin.fetchval(
             "select has_table_privilege($1, $2::regclass, $3)"
             " or has_any_column_privilege($1, $2::regclass, 'select,insert,update,references')",
             role,
@@ -143,15 +139,17 @@ async def test_service_role_when_touching_another_services_relation_is_refused(a
 
 
 @pytest.mark.parametrize("role", SERVICE_ROLES)
-async def test_service_role_when_its_tables_exist_may_use_them(admin, role):
-    own = [r for r in await public_relations(admin) if r.is_table and role in owners_of(r.name)]
+async def test_service_role_when_its_tables_exist_may_use_them(shared_admin, role):
+    own = [
+        r for r in await public_relations(shared_admin) if r.is_table and role in owners_of(r.name)
+    ]
     if not own:
         pytest.fail(f"{role} owns no table yet: its migration has not been written")
 
     usable = [
         r.name
         for r in own
-        if await admin.fetchval(
+        if await shared_admin.fetchval(
             "select has_table_privilege($1, $2::regclass, 'select,insert,update,delete')",
             role,
             f"public.{r.name}",
@@ -171,3 +169,28 @@ async def test_refusal_check_when_a_role_is_granted_a_table_reports_it(admin):
     allowed = await refused_statements(admin, "risk_service", relation)
 
     assert allowed == ["select * from public.scratch_granted limit 1"]
+
+
+async def test_security_definer_function_when_defined_runs_for_at_most_its_own_service(
+    shared_admin,
+):
+    # A SECURITY DEFINER function runs with its owner's rights (past RLS and grants), so
+    # calling it is a privilege of its own: never everyone's, never another service's.
+    functions = await shared_admin.fetch(
+        "select p.oid::regprocedure::text as signature from pg_proc p"
+        " where p.pronamespace = 'public'::regnamespace and p.prosecdef"
+    )
+    too_open = {}
+    for function in functions:
+        callers = [
+            role
+            for role in ["anon", "authenticated", *SERVICE_ROLES]
+            if await shared_admin.fetchval(
+                "select has_function_privilege($1, $2::regprocedure, 'execute')",
+                role,
+                function["signature"],
+            )
+        ]
+        if "anon" in callers or len(set(callers) & set(SERVICE_ROLES)) > 1:
+            too_open[function["signature"]] = callers
+    assert too_open == {}

@@ -130,6 +130,22 @@ async def database(
         await embedded_cluster.drop_database(cloned.name)
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def shared_database(
+    embedded_cluster: EmbeddedCluster, migrated_template: str
+) -> AsyncIterator[ClonedDatabase]:
+    """One migrated copy shared by the run's READ-ONLY tests (catalog checks, statements in
+    transactions that are rolled back): no copy per test. A test that writes or commits
+    anything uses ``database`` instead."""
+    cloned = await embedded_cluster.create_database(
+        unique_database_name("shared"), template=migrated_template
+    )
+    try:
+        yield cloned
+    finally:
+        await embedded_cluster.drop_database(cloned.name)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def empty_database(embedded_cluster: EmbeddedCluster) -> AsyncIterator[ClonedDatabase]:
     """A database with nothing applied (the cluster's roles exist, as they are global)."""
