@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 from backtest_service.backtests import BacktestJobs
+from backtest_service.bar_cache import DatabaseBarCache
 from backtest_service.config import BacktestSettings
 from backtest_service.convert import config_from_json
 from backtest_service.jobs import JobQueue
 from backtest_service.marketplace import Marketplace
 from backtest_service.peers import NotificationPeer, RiskPeer
 from backtest_service.progress import ProgressHub
-from backtest_service.runner import run_job
+from backtest_service.runner import EngineRunner
 from backtest_service.service import BacktestServicer, register
 from backtest_service.worker import JobRunner, ServiceFinisher, Worker
 from servicekit.server import ServiceApp
@@ -24,10 +27,13 @@ def build_worker(
     risk: RiskPeer,
     notifications: NotificationPeer,
     marketplace: Marketplace,
-    runner: JobRunner = run_job,
+    runner: JobRunner | None = None,
     worker_id: str | None = None,
 ) -> Worker:
-    """A worker claiming jobs from this database (one per replica; tests make several)."""
+    """A worker claiming jobs from this database (one per replica; tests make several).
+
+    Call it inside the service's event loop: the bars cache runs its queries there.
+    """
     queue = JobQueue(pool, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts)
     finisher = ServiceFinisher(
         pool,
@@ -36,6 +42,8 @@ def build_worker(
         config_to_proto=config_from_json,
         marketplace_sweep=marketplace.schedule_pending_verifications,
     )
+    if runner is None:
+        runner = EngineRunner(DatabaseBarCache(pool, asyncio.get_running_loop()))
     return Worker(
         queue,
         runner,

@@ -73,7 +73,8 @@ class FakePeers:
 @contextlib.asynccontextmanager
 async def running_peers() -> AsyncIterator[FakePeers]:
     peers = FakePeers()
-    server = grpc.aio.server()
+    # No SO_REUSEPORT: two servers bound to port 0 could otherwise share a port.
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     risk_grpc.add_RiskServiceServicer_to_server(peers.risk, server)
     notification_grpc.add_NotificationServiceServicer_to_server(peers.notifications, server)
     port = server.add_insecure_port("127.0.0.1:0")

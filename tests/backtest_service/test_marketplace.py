@@ -11,9 +11,11 @@ import grpc
 import pytest
 
 from servicekit.errors import field_of
+from tests.backtest_service.conftest import backtest_service
 from tests.backtest_service.requests_kit import buy_and_hold_config, grid_config
-from tests.testkit.services import create_user, user_metadata
+from tests.testkit.services import channel_to, create_user, user_metadata
 from trading.backtest.v1 import backtest_service_pb2 as pb
+from trading.backtest.v1 import backtest_service_pb2_grpc as pb_grpc
 
 
 async def publish(stub, author, config=None, name="") -> pb.CommunityStrategy:
@@ -215,3 +217,48 @@ async def test_database_when_a_user_sets_is_verified_refuses_it(stub, database, 
                 )
     finally:
         await conn.close()
+
+
+async def test_publish_strategy_when_verification_run_completes_lists_it_verified_with_metrics(
+    database, peers, user_a, user_b
+):
+    async with (
+        backtest_service(database, peers, worker_enabled=True) as app,
+        channel_to(app) as channel,
+    ):
+        stub = pb_grpc.BacktestServiceStub(channel)
+        listing = await publish(stub, user_a, config=buy_and_hold_config(), name="Holder")
+        request = pb.GetCommunityStrategyRequest(
+            user_id=str(user_b), community_strategy_id=listing.community_strategy_id
+        )
+        for _ in range(600):
+            got = (
+                await stub.GetCommunityStrategy(request, metadata=user_metadata(user_b))
+            ).strategy
+            if got.verification_status != pb.VERIFICATION_STATUS_PENDING:
+                break
+            await asyncio.sleep(0.05)
+        verified = await stub.ListCommunityStrategies(
+            pb.ListCommunityStrategiesRequest(
+                user_id=str(user_b), verified_only=True, sort=pb.COMMUNITY_SORT_RETURN
+            ),
+            metadata=user_metadata(user_b),
+            timeout=10,
+        )
+
+    assert got.is_verified and got.verification_status == pb.VERIFICATION_STATUS_VERIFIED
+    assert got.verification_metrics.final_equity
+    assert got.verification_metrics.periods_per_year == 365 * 24  # the standard 1h year
+    assert got.risk_score == "42.25"  # the risk service's score, shown with the listing
+    assert [s.community_strategy_id for s in verified.strategies] == [listing.community_strategy_id]
+    # The run is the service's own: standard period, never in the author's list.
+    conn = await asyncpg.connect(database.admin_dsn)
+    try:
+        run = await conn.fetchrow(
+            "select kind, start_at, end_at, seed from public.backtests where id = $1",
+            got.verification_backtest_id,
+        )
+    finally:
+        await conn.close()
+    assert run["kind"] == "verification"
+    assert (run["end_at"] - run["start_at"]).days == 365
