@@ -6,6 +6,18 @@ prints it instead of a traceback.
 
 from __future__ import annotations
 
+import asyncpg
+
+# What connecting can raise: a bad URL (ValueError), no server (OSError), a refused login
+# or unknown database (PostgresError), a timeout, or a protocol/config problem.
+CONNECT_ERRORS = (
+    TimeoutError,
+    OSError,
+    ValueError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
 
 class DatabaseSetupError(RuntimeError):
     """The database could not be started, reached or migrated."""

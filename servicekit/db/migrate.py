@@ -29,7 +29,13 @@ import asyncpg
 
 from servicekit.db.dsn import redact_dsn
 from servicekit.db.embedded import DEFAULT_DATA_DIR, resolve_database_url
-from servicekit.db.errors import DatabaseSetupError, DatabaseUnavailable, MigrationFailed, one_line
+from servicekit.db.errors import (
+    CONNECT_ERRORS,
+    DatabaseSetupError,
+    DatabaseUnavailable,
+    MigrationFailed,
+    one_line,
+)
 from servicekit.db.statements import SqlStatement, read_statements
 
 logger = logging.getLogger(__name__)
@@ -161,7 +167,7 @@ async def migrate(
     """Connect to ``database_url`` (as the migration user) and bring it up to date."""
     try:
         conn = await asyncpg.connect(database_url, timeout=10)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as error:
+    except CONNECT_ERRORS as error:
         raise DatabaseUnavailable(
             f"cannot connect to {redact_dsn(database_url)} to migrate: "
             f"{type(error).__name__}: {one_line(str(error))}"

@@ -12,7 +12,7 @@ import json
 import asyncpg
 
 from servicekit.db.dsn import redact_dsn, service_dsn, user_of
-from servicekit.db.errors import DatabaseUnavailable, one_line
+from servicekit.db.errors import CONNECT_ERRORS, DatabaseUnavailable, one_line
 
 __all__ = ["create_pool", "register_json_codecs", "service_dsn"]
 
@@ -41,7 +41,7 @@ async def create_pool(
             timeout=connect_timeout,
             init=register_json_codecs,
         )
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+    except CONNECT_ERRORS as error:
         raise DatabaseUnavailable(
             f"cannot connect to the database at {redact_dsn(dsn)} as {user_of(dsn) or '?'}: "
             f"{type(error).__name__}: {one_line(str(error)) or 'no answer'}"

@@ -88,3 +88,8 @@ async def test_create_pool_when_jsonb_passed_round_trips_python_objects(database
         assert await pool.fetchval("select current_user") == "risk_service"
     finally:
         await pool.close()
+
+
+async def test_create_pool_when_url_malformed_raises_database_unavailable():
+    with pytest.raises(DatabaseUnavailable, match="postgresql://risk_service:\\*\\*\\*@"):
+        await create_pool("postgresql://risk_service:pw@db:not-a-port/postgres")
