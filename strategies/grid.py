@@ -83,9 +83,8 @@ class SpotGrid(Strategy):
         while self.trailing and self.position == 0 and bar.close > self.levels[-1]:
             self._trail_up()
         if self._waiting:
-            for k, slot in enumerate(self.slots):
-                if slot.waiting:
-                    self._place_buy(k)
+            for k in [k for k, slot in enumerate(self.slots) if slot.waiting]:
+                self._place_buy(k)
 
     def _seed(self, close: float) -> None:
         self.seeded = True
@@ -114,7 +113,7 @@ class SpotGrid(Strategy):
     def _place_buy(self, k: int) -> None:
         slot = self.slots[k]
         self._set_waiting(slot, False)
-        if self._committed() >= self.max_positions:
+        if self.max_positions < len(self.slots) and self._committed() >= self.max_positions:
             self.reject(Reason.MAX_POSITIONS, Tag.GRID_BUY)
             return
         price = self.levels[k]

@@ -1,4 +1,9 @@
-"""Finding the next bar where a resting order can trade, without a Python loop per bar."""
+"""Finding the next bar where a resting order can trade, without a Python loop per bar.
+
+``CrossScanner`` keeps the lowest low and highest high of each block of bars; a search
+first skips whole blocks whose range cannot reach either price, then looks inside the
+first block that can. The answer is exactly the first bar a bar-by-bar loop would find.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,15 @@ import numpy as np
 
 _FIRST_CHUNK = 32
 _MAX_CHUNK = 1 << 15
+BLOCK = 256
 
 
-def next_cross(
+def first_cross(
     low: np.ndarray, high: np.ndarray, start: int, stop: int, buy_at: float, sell_at: float
 ) -> int:
     """First i in [start, stop) with low[i] <= buy_at or high[i] >= sell_at, else ``stop``.
 
-    Scans in chunks that grow geometrically, so a near event costs one small numpy call
-    and a far one costs O(distance) vectorised work.
+    Scans in chunks that grow geometrically, so a near hit costs one small numpy call.
     """
     size = _FIRST_CHUNK
     watch_buy = buy_at > -np.inf
@@ -35,3 +40,31 @@ def next_cross(
         start = end
         size = min(size * 4, _MAX_CHUNK)
     return stop
+
+
+class CrossScanner:
+    def __init__(self, low: np.ndarray, high: np.ndarray):
+        self.low = low
+        self.high = high
+        blocks = len(low) // BLOCK
+        self.block_low = low[: blocks * BLOCK].reshape(blocks, BLOCK).min(axis=1)
+        self.block_high = high[: blocks * BLOCK].reshape(blocks, BLOCK).max(axis=1)
+
+    def next_cross(self, start: int, stop: int, buy_at: float, sell_at: float) -> int:
+        """Same answer as ``first_cross(low, high, start, stop, buy_at, sell_at)``."""
+        if not (buy_at > -np.inf or sell_at < np.inf):
+            return stop
+        low, high = self.low, self.high
+        head_end = min(stop, -(-start // BLOCK) * BLOCK)
+        hit = first_cross(low, high, start, head_end, buy_at, sell_at)
+        if hit < head_end:
+            return hit
+        first_block, last_block = head_end // BLOCK, stop // BLOCK
+        if first_block < last_block:
+            block = first_cross(
+                self.block_low, self.block_high, first_block, last_block, buy_at, sell_at
+            )
+            if block < last_block:
+                begin = block * BLOCK
+                return first_cross(low, high, begin, begin + BLOCK, buy_at, sell_at)
+        return first_cross(low, high, max(head_end, last_block * BLOCK), stop, buy_at, sell_at)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from backtest_service.engine.fills import FillModel
-from backtest_service.engine.scan import next_cross
+from backtest_service.engine.scan import CrossScanner
 from market_data.bars import Bars
 from strategies.base import Strategy
 from strategies.live import LiveRunner
@@ -105,12 +105,14 @@ class Simulator:
         self.low_side: list[_Order] = []  # buy limits and sell stops, by price
         self.high_side: list[_Order] = []  # sell limits, by price
         self.log = SimulationLog()
+        self._scanner: CrossScanner | None = None
 
     # --- the two drivers ---------------------------------------------------------
 
     def run_fast(self, plan: SignalPlan, progress: Progress | None = None) -> SimulationLog:
         n = len(self.bars)
         strategy = self.strategy
+        self._scanner = CrossScanner(self.low, self.high)
         uses_days = strategy.uses_day_starts
         day_start = plan.day_start
         j = 0
@@ -300,4 +302,4 @@ class Simulator:
             self.high_side[0].price if self.high_side else math.inf,
             self.strategy.watch_above(),
         )
-        return next_cross(self.low, self.high, start, min(stop, n), buy_at, sell_at)
+        return self._scanner.next_cross(start, min(stop, n), buy_at, sell_at)  # type: ignore[union-attr]

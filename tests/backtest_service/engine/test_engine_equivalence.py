@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backtest_service.engine import Costs, EngineSettings, simulate
+from backtest_service.engine.scan import CrossScanner
 from market_data import Interval, synthetic_bars
 from strategies.config import (
     CapitalAllocation,
@@ -110,3 +111,24 @@ def test_simulate_when_fast_or_per_bar_gives_the_same_fills_and_books(config, st
         per_bar.step_position,
     )
     assert fast.events <= len(bars)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.lists(st.floats(0.0, 100.0), min_size=1, max_size=2000),
+    start=st.integers(0, 2100),
+    length=st.integers(0, 2100),
+    buy_at=st.one_of(st.just(-np.inf), st.floats(-1.0, 40.0)),
+    sell_at=st.one_of(st.just(np.inf), st.floats(60.0, 101.0)),
+)
+def test_cross_scanner_when_skipping_blocks_finds_the_same_bar_as_a_loop(
+    data, start, length, buy_at, sell_at
+):
+    low = np.asarray(data)
+    high = low + 5.0
+    stop = min(len(low), start + length)
+    expected = next(
+        (i for i in range(start, stop) if low[i] <= buy_at or high[i] >= sell_at), max(stop, start)
+    )
+    found = CrossScanner(low, high).next_cross(start, stop, buy_at, sell_at)
+    assert found == expected or (start >= stop and found == stop)
