@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from executor_service.brokers.base import BrokerFill, BrokerOrder, OrderRequest
-from executor_service.order_state import OrderState, OrderStatus, apply_report
+from executor_service.order_state import OrderState, OrderStatus, apply_report, is_terminal
 from servicekit.money import format_decimal
 
 
@@ -40,8 +40,10 @@ class OrderRow:
     filled_qty: Decimal
     avg_fill_price: Decimal | None
     reject_reason: str
+    tag: str
     needs_attention: bool
     bar_at: datetime
+    closed_bar_at: datetime | None
     submitted_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -101,19 +103,20 @@ async def insert_order(
     broker: str,
     request: OrderRequest,
     bar_at: datetime,
+    tag: str = "",
 ) -> OrderRow:
     """Write an order in pending_submit, or return the one that already has its id."""
     record = await connection.fetchrow(
         """
         insert into bot_orders (user_id, strategy_id, client_order_id, broker, symbol, side,
-            order_type, time_in_force, quantity, limit_price, stop_price, bar_at)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            order_type, time_in_force, quantity, limit_price, stop_price, bar_at, tag)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         on conflict (client_order_id) do nothing
         returning *
         """,
         user_id, strategy_id, request.client_order_id, broker, request.symbol, request.side,
         request.order_type, request.time_in_force, request.quantity, request.limit_price,
-        request.stop_price, bar_at,
+        request.stop_price, bar_at, tag,
     )
     if record is None:
         record = await connection.fetchrow(
@@ -168,7 +171,11 @@ def _synthesized_fills(order: OrderRow, report: BrokerOrder) -> tuple[BrokerFill
 
 
 async def apply_broker_report(
-    connection: asyncpg.Connection, order: OrderRow, report: BrokerOrder, strategy_name: str
+    connection: asyncpg.Connection,
+    order: OrderRow,
+    report: BrokerOrder,
+    strategy_name: str,
+    bar_at: datetime,
 ) -> tuple[OrderRow, list[RecordedFill]]:
     """Bring an order up to the broker's report, in the caller's transaction.
 
@@ -185,13 +192,13 @@ async def apply_broker_report(
         inserted = await connection.fetchval(
             """
             insert into bot_fills (order_id, user_id, strategy_id, client_order_id,
-                broker_fill_id, symbol, side, quantity, price, fee, filled_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                broker_fill_id, symbol, side, quantity, price, fee, filled_at, bar_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             on conflict (order_id, broker_fill_id) do nothing
             returning id
             """,
             order.id, order.user_id, order.strategy_id, order.client_order_id, fill.fill_id,
-            order.symbol, order.side, fill.quantity, fill.price, fill.fee, fill.filled_at,
+            order.symbol, order.side, fill.quantity, fill.price, fill.fee, fill.filled_at, bar_at,
         )
         if inserted is None:
             continue
@@ -224,13 +231,82 @@ async def apply_broker_report(
         update bot_orders set status = $2, filled_qty = $3, avg_fill_price = $4,
             broker_order_id = coalesce(broker_order_id, $5),
             reject_reason = case when $6 <> '' then $6 else reject_reason end,
-            submitted_at = coalesce(submitted_at, now()), updated_at = now()
+            submitted_at = coalesce(submitted_at, now()), updated_at = now(),
+            closed_bar_at = case when $7 then coalesce(closed_bar_at, $8) else null end
         where id = $1 returning *
         """,
         order.id, state.status.value, state.filled_qty, average, report.broker_order_id,
-        report.reject_reason,
+        report.reject_reason, is_terminal(state.status), bar_at,
     )
-    return order_from_record(record), recorded
+    updated = order_from_record(record)
+    if updated.status == OrderStatus.REJECTED and order.status != OrderStatus.REJECTED:
+        await write_outbox(
+            connection, order.user_id, "notify", f"order-failed:{order.client_order_id}",
+            {
+                "userId": str(order.user_id),
+                "type": "NOTIFICATION_TYPE_ORDER_FAILED",
+                "title": f"Order rejected: {order.side} {order.symbol}",
+                "body": f"{strategy_name}: the broker rejected the order"
+                        f" ({updated.reject_reason or 'no reason given'})",
+                "strategyId": str(order.strategy_id),
+                "data": {"client_order_id": order.client_order_id},
+            },
+        )
+    return updated, recorded
+
+
+@dataclass(frozen=True)
+class BarEvent:
+    """What the bot hears at a bar: a fill, or an order closing without (more) fills."""
+
+    client_order_id: str
+    side: str
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal
+    done: bool
+
+
+async def bar_events(
+    connection: asyncpg.Connection, strategy_id: uuid.UUID, start: datetime, end: datetime
+) -> dict[datetime, list[BarEvent]]:
+    """Fills and closures the executor recorded during bars in [start, end], by bar.
+
+    A fill is ``done`` when it completes its order (or the order was already closed by
+    then); an order closed short of its quantity adds a zero-quantity ``done`` event.
+    """
+    fills = await connection.fetch(
+        """
+        select f.bar_at, f.client_order_id, f.side, f.quantity, f.price, f.fee,
+               sum(f.quantity) over (partition by f.order_id order by f.created_at, f.id)
+                   as cumulative,
+               o.quantity as order_quantity, o.closed_bar_at
+        from bot_fills f join bot_orders o on o.id = f.order_id
+        where f.strategy_id = $1 and f.bar_at between $2 and $3
+        order by f.bar_at, f.created_at, f.id
+        """,
+        strategy_id, start, end,
+    )
+    closures = await connection.fetch(
+        """
+        select o.closed_bar_at, o.client_order_id, o.side from bot_orders o
+        where o.strategy_id = $1 and o.closed_bar_at between $2 and $3
+          and o.filled_qty < o.quantity
+        order by o.closed_bar_at, o.updated_at, o.id
+        """,
+        strategy_id, start, end,
+    )
+    events: dict[datetime, list[BarEvent]] = {}
+    for f in fills:
+        done = f["cumulative"] >= f["order_quantity"]
+        events.setdefault(f["bar_at"], []).append(
+            BarEvent(f["client_order_id"], f["side"], f["quantity"], f["price"], f["fee"], done)
+        )
+    for c in closures:
+        events.setdefault(c["closed_bar_at"], []).append(
+            BarEvent(c["client_order_id"], c["side"], Decimal(0), Decimal(0), Decimal(0), True)
+        )
+    return events
 
 
 def _status_of(value: str) -> OrderStatus:

@@ -86,9 +86,13 @@ create table public.bot_orders (
                          check (filled_qty >= 0 and filled_qty <= quantity),
     avg_fill_price   numeric(30, 12),
     reject_reason    text not null default '',
+    -- Why the strategy placed it (entry, safety, grid_buy, take_profit, stop_loss, ...).
+    tag              text not null default '',
     -- Set when the broker reports an order the ledger did not expect (reconciliation).
     needs_attention  boolean not null default false,
     bar_at           timestamptz not null,
+    -- The bar during which the order reached a terminal status (the bot hears of it then).
+    closed_bar_at    timestamptz,
     submitted_at     timestamptz,
     created_at       timestamptz not null default now(),
     updated_at       timestamptz not null default now()
@@ -119,11 +123,13 @@ create table public.bot_fills (
     -- P&L this fill realized against the position's average entry, net of its fee.
     realized_pnl    numeric(30, 12) not null default 0,
     filled_at       timestamptz not null,
+    -- The feed bar during which the executor recorded the fill (the bot hears of it then).
+    bar_at          timestamptz not null,
     created_at      timestamptz not null default now(),
     unique (order_id, broker_fill_id)
 );
 
-create index bot_fills_strategy_idx on public.bot_fills (strategy_id, filled_at);
+create index bot_fills_strategy_idx on public.bot_fills (strategy_id, bar_at);
 create index bot_fills_user_idx on public.bot_fills (user_id, filled_at);
 
 create table public.bot_positions (

@@ -43,7 +43,7 @@ def grid_config(name: str = "ETH grid") -> tpb.StrategyConfig:
         automation_level=tpb.AUTOMATION_LEVEL_FULLY_AUTO,
         timeframe=tpb.TIMEFRAME_1M,
         capital_allocation=tpb.CapitalAllocation(allocated_capital="5000"),
-        position_sizing=tpb.PositionSizing(max_positions=10),
+        position_sizing=tpb.PositionSizing(max_positions=5),
         risk_controls=tpb.RiskControls(max_leverage="1"),
         grid=tpb.GridSettings(
             lower_price="2400", upper_price="2600", grid_mode=tpb.GRID_MODE_ARITHMETIC,

@@ -55,7 +55,9 @@ async def test_market_buy_when_next_bar_fills_at_open_plus_slippage_with_fee(exc
     assert await account.get_positions() == {"BTC/USD": Decimal(10)}
 
 
-async def test_submit_when_client_order_id_reused_is_refused_and_counted(exchange, user_a, database):
+async def test_submit_when_client_order_id_reused_is_refused_and_counted(
+    exchange, user_a, database
+):
     account = exchange.account(user_a)
     first = await account.submit_order(buy("dup", "1"))
     with pytest.raises(DuplicateClientOrderId):
@@ -70,7 +72,9 @@ async def test_submit_when_client_order_id_reused_is_refused_and_counted(exchang
         await pool.close()
 
 
-async def test_match_bar_when_order_exceeds_volume_share_fills_partially_over_bars(exchange, user_a):
+async def test_match_bar_when_order_exceeds_volume_share_fills_partially_over_bars(
+    exchange, user_a
+):
     account = exchange.account(user_a)
     await account.submit_order(buy("big", "80"))  # half of 1000 per bar = 500, cash caps ~99
     small = Candle(Decimal(100), Decimal(101), Decimal(99), Decimal(100), Decimal(60))

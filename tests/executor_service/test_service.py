@@ -143,8 +143,8 @@ async def test_resume_strategy_when_draft_is_failed_precondition(stub, user_a):
 
 
 async def test_activate_strategy_when_config_exceeds_tier_names_field(stub, user_a, fake_risk):
-    fake_risk.max_positions = "5"
-    config = grid_config()  # max_positions 10
+    fake_risk.max_positions = "3"
+    config = grid_config()  # max_positions 5
     strategy = await create(stub, user_a, config)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.ActivateStrategy(

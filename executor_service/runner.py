@@ -1,0 +1,261 @@
+"""The bot runner: runs every active strategy on its feed, bar by bar.
+
+One task per active strategy. At each bar, in the backtest engine's order: the day start,
+the broker matching the bar (paper exchange), the open orders brought up to date (fills
+-> ledger -> outbox), the fills and closures of this bar handed to the bot, then the
+bot's decision at the bar's close; every intent goes through ``OrderFlow``. The cursor
+(``last_bar_at``) moves after the bar is fully handled.
+
+After a restart the bot is rebuilt by replaying the bars up to the cursor with the fills
+the ledger recorded for each; its intents map to the same client order ids, which find
+their orders in the ledger, so nothing is validated or sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import asyncpg
+
+from executor_service import config_codec, ledger
+from executor_service.bot import LiveBot
+from executor_service.brokers.base import Broker, OrderRequest
+from executor_service.brokers.paper import PaperExchange
+from executor_service.feed import Bar, bar_at, feed_bars, index_of, release_time
+from executor_service.order_flow import BotContext, OrderFlow
+from executor_service.order_ids import client_order_id
+from executor_service.store import StrategyRow, StrategyStore
+from strategies.orders import AmendOrder, CancelOrder, Fill, PlaceOrder
+
+log = logging.getLogger("executor_service.runner")
+
+QUANTITY_STEP = Decimal("1e-8")
+
+
+def _decimal(value: float, step: Decimal = QUANTITY_STEP) -> Decimal | None:
+    if value is None or math.isnan(value):
+        return None
+    return Decimal(repr(float(value))).quantize(step)
+
+
+class StrategyRun:
+    """One strategy's bot, its order-id mapping and its bar loop."""
+
+    def __init__(self, row: StrategyRow, context: BotContext, flow: OrderFlow,
+                 pool: asyncpg.Pool, exchange: PaperExchange | None, seed: int):
+        self.row = row
+        self.context = context
+        self._flow = flow
+        self._pool = pool
+        self._exchange = exchange
+        self.config = config_codec.config_of(row.config)
+        self.interval = self.config.timeframe.interval  # type: ignore[union-attr]
+        self.bars = feed_bars(row.base_symbol, self.interval, seed)
+        self.bot = LiveBot(self.config)
+        self._epoch = int(row.activated_at.timestamp())  # type: ignore[union-attr]
+        self._cid_of: dict[int, str] = {}
+        self._id_of: dict[str, int] = {}
+        self._replaying = False
+
+    def _cid(self, bar: Bar, key: str) -> str:
+        return client_order_id(self.row.id, bar.at, f"{self._epoch}:{key}")
+
+    async def replay(self, through: int) -> None:
+        """Rebuild the bot from bars [0, through] and the fills recorded for them."""
+        if through < 0:
+            return
+        self._replaying = True
+        async with self._pool.acquire() as connection:
+            events = await ledger.bar_events(
+                connection, self.row.id, bar_at(self.bars, 0).at, bar_at(self.bars, through).at
+            )
+        for index in range(through + 1):
+            bar = bar_at(self.bars, index)
+            await self._step(bar, events.get(bar.at, []))
+        self._replaying = False
+
+    async def process(self, index: int) -> None:
+        """Handle bar ``index`` live: match, sync, hand events to the bot, decide."""
+        bar = bar_at(self.bars, index)
+        if self._exchange is not None:
+            await self._exchange.match_bar(self.row.user_id, self.row.base_symbol, bar.at, bar)
+        async with self._pool.acquire() as connection:
+            open_orders = await ledger.open_orders(connection, self.row.id)
+        for order in open_orders:
+            await self._flow.sync(self.context, order, bar.at)
+        async with self._pool.acquire() as connection:
+            events = await ledger.bar_events(connection, self.row.id, bar.at, bar.at)
+        await self._step(bar, events.get(bar.at, []))
+        async with self._pool.acquire() as connection, connection.transaction():
+            await ledger.mark_to_market(connection, self.row.id, self.row.base_symbol, bar.close)
+            await connection.execute(
+                "update trading_strategies set last_bar_at = $2 where id = $1"
+                " and (last_bar_at is null or last_bar_at < $2)",
+                self.row.id, bar.at,
+            )
+
+    async def _step(self, bar: Bar, events: list[ledger.BarEvent]) -> None:
+        await self._handle(bar, self.bot.day_start(bar))
+        for event in events:
+            order_id = self._id_of.get(event.client_order_id)
+            if order_id is None:
+                continue
+            fill = Fill(order_id, event.side, float(event.quantity), float(event.price),
+                        float(event.fee), bar.index, event.done)
+            await self._handle(bar, self.bot.fill(fill))
+        await self._handle(bar, self.bot.decide(bar))
+
+    async def _handle(self, bar: Bar, intents: list) -> None:
+        queue = list(intents)
+        while queue:
+            intent = queue.pop(0)
+            if isinstance(intent, PlaceOrder):
+                queue += await self._place(bar, intent.order_id, f"o{intent.order_id}",
+                                           intent.side, intent.kind, intent.quantity,
+                                           intent.price, intent.tag)
+            elif isinstance(intent, CancelOrder):
+                cid = self._cid_of.get(intent.order_id)
+                if cid and not self._replaying:
+                    await self._flow.cancel(self.context, cid, bar.at)
+            elif isinstance(intent, AmendOrder):
+                # Brokers replace an order with a new one: cancel, then place the amended
+                # order under a new client order id (same strategy order id).
+                cid = self._cid_of.get(intent.order_id)
+                if cid and not self._replaying:
+                    await self._flow.cancel(self.context, cid, bar.at)
+                original = self.bot.strategy.orders.get(intent.order_id)
+                if original is None:
+                    continue
+                queue += await self._place(
+                    bar, intent.order_id, f"o{intent.order_id}:a{bar.index}", original.side,
+                    original.kind, intent.quantity, intent.price, original.tag,
+                )
+
+    async def _place(self, bar: Bar, order_id: int, key: str, side: str, kind: str,
+                     quantity: float, price: float, tag: str) -> list:
+        cid = self._cid(bar, key)
+        self._cid_of[order_id] = cid
+        self._id_of[cid] = order_id
+        amount = _decimal(quantity)
+        if amount is None or amount <= 0:
+            return self.bot.fill(Fill(order_id, side, 0.0, 0.0, 0.0, bar.index, True))
+        request = OrderRequest(
+            client_order_id=cid,
+            symbol=self.row.base_symbol,
+            side=side,
+            order_type=kind,
+            quantity=amount,
+            limit_price=_decimal(price) if kind == "limit" else None,
+            stop_price=_decimal(price) if kind == "stop" else None,
+            decision_at=bar.at,
+        )
+        placement = await self._flow.place(
+            self.context, request, bar.at, bar.close, tag, replaying=self._replaying
+        )
+        if placement.placed:
+            return []
+        # Blocked (or risk unreachable): the bot forgets the order it asked for.
+        return self.bot.fill(Fill(order_id, side, 0.0, 0.0, 0.0, bar.index, True))
+
+
+class BotRunner:
+    """Supervises one StrategyRun task per active strategy."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        strategies: StrategyStore,
+        flow: OrderFlow,
+        exchange: PaperExchange,
+        broker_for: Callable[[StrategyRow], Broker],
+        *,
+        speed: float,
+        seed: int,
+        poll_seconds: float,
+    ):
+        self._pool = pool
+        self._strategies = strategies
+        self._flow = flow
+        self._exchange = exchange
+        self._broker_for = broker_for
+        self._speed = speed
+        self._seed = seed
+        self._poll = poll_seconds
+        self._tasks: dict[uuid.UUID, asyncio.Task] = {}
+
+    async def run(self) -> None:
+        try:
+            while True:
+                active = {row.id: row for row in await self._strategies.active_strategies()}
+                for strategy_id, task in list(self._tasks.items()):
+                    if task.done():
+                        if not task.cancelled() and task.exception() is not None:
+                            log.error("strategy %s run failed: %s", strategy_id,
+                                      task.exception())
+                        del self._tasks[strategy_id]
+                for strategy_id, row in active.items():
+                    if strategy_id not in self._tasks:
+                        self._tasks[strategy_id] = asyncio.create_task(
+                            self._run_strategy(row), name=f"bot-{strategy_id}"
+                        )
+                await asyncio.sleep(self._poll)
+        finally:
+            for task in self._tasks.values():
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _run_strategy(self, row: StrategyRow) -> None:
+        broker = self._broker_for(row)
+        context = BotContext(
+            row.id, row.user_id, row.name, config_codec.proto_of(row.config), row.broker,
+            row.live, broker,
+        )
+        exchange = self._exchange if row.broker == "paper" else None
+        run = StrategyRun(row, context, self._flow, self._pool, exchange, self._seed)
+        cursor = index_of(run.bars, row.last_bar_at)
+        await run.replay(cursor)
+        index = cursor + 1
+        while index < len(run.bars):
+            due = release_time(row.activated_at, index, run.interval, self._speed)  # type: ignore[arg-type]
+            wait = (due - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if await self._strategies.status_of(row.id) != "active":
+                return
+            await run.process(index)
+            index += 1
+
+
+def start_runner(app, settings, strategies: StrategyStore, risk, exchange: PaperExchange,
+                 identity) -> Callable:
+    """The runner as a background task: reconciliation first, then trading."""
+    from executor_service.reconcile import reconcile
+
+    flow = OrderFlow(app.pool, risk, strategies)
+
+    def broker_for(row: StrategyRow) -> Broker:
+        if row.broker == "paper":
+            return exchange.account(row.user_id)
+        raise NotImplementedError("alpaca runner wiring")  # see brokers/alpaca.py
+
+    runner = BotRunner(app.pool, strategies, flow, exchange, broker_for,
+                       speed=settings.replay_speed, seed=settings.feed_seed,
+                       poll_seconds=settings.runner_poll_seconds)
+
+    async def run_bots() -> None:
+        try:
+            await reconcile(app.pool, flow, strategies, broker_for, settings.feed_seed)
+        except Exception:
+            log.critical("bots are not started: reconciliation failed", exc_info=True)
+            raise
+        await runner.run()
+
+    return run_bots
