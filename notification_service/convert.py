@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -28,7 +30,7 @@ from servicekit.money import parse_decimal
 from trading.notification.v1 import notification_service_pb2 as pb
 from trading.types.v1 import types_pb2
 
-TYPE_TO_PROTO: dict[NotificationType, int] = {
+TYPE_TO_PROTO: dict[NotificationType, pb.NotificationType.ValueType] = {
     NotificationType.TRADE_EXECUTED: pb.NOTIFICATION_TYPE_TRADE_EXECUTED,
     NotificationType.TRADE_BLOCKED: pb.NOTIFICATION_TYPE_TRADE_BLOCKED,
     NotificationType.RISK_ALERT: pb.NOTIFICATION_TYPE_RISK_ALERT,
@@ -42,7 +44,7 @@ TYPE_TO_PROTO: dict[NotificationType, int] = {
 }
 TYPE_FROM_PROTO = {value: key for key, value in TYPE_TO_PROTO.items()}
 
-SEVERITY_TO_PROTO: dict[Severity, int] = {
+SEVERITY_TO_PROTO: dict[Severity, pb.NotificationSeverity.ValueType] = {
     Severity.INFO: pb.NOTIFICATION_SEVERITY_INFO,
     Severity.SUCCESS: pb.NOTIFICATION_SEVERITY_SUCCESS,
     Severity.WARNING: pb.NOTIFICATION_SEVERITY_WARNING,
@@ -51,7 +53,7 @@ SEVERITY_TO_PROTO: dict[Severity, int] = {
 }
 SEVERITY_FROM_PROTO = {value: key for key, value in SEVERITY_TO_PROTO.items()}
 
-CHANNEL_TO_PROTO = {
+CHANNEL_TO_PROTO: dict[OutgoingChannel, pb.Channel.ValueType] = {
     OutgoingChannel.WEBHOOK: pb.CHANNEL_WEBHOOK,
     OutgoingChannel.EMAIL: pb.CHANNEL_EMAIL,
 }
@@ -77,7 +79,10 @@ MAX_STRATEGY_NAME_LENGTH = 100
 MAX_SYMBOL_LENGTH = 20
 
 
-def _enum(value: int, table: Mapping[int, object], field: str):
+T = TypeVar("T")
+
+
+def _enum(value: int, table: Mapping[Any, T], field: str) -> T:
     try:
         return table[value]
     except KeyError:
@@ -187,17 +192,21 @@ def trade_fill(fill: types_pb2.Fill) -> TradeFill:
     symbol = fill.symbol.strip().upper()
     if not symbol or len(symbol) > MAX_SYMBOL_LENGTH:
         raise InvalidArgument("fill.symbol", f"1..{MAX_SYMBOL_LENGTH} characters")
-    fee = parse_decimal(fill.fee, "fill.fee") if fill.fee else None
-    if fee is not None and fee < 0:
-        raise InvalidArgument("fill.fee", "must not be negative")
     return TradeFill(
         symbol=symbol,
         side=_enum(fill.side, SIDE_FROM_PROTO, "fill.side"),
-        quantity=parse_decimal(fill.quantity, "fill.quantity", positive=True),
-        price=parse_decimal(fill.price, "fill.price", positive=True),
-        fee=fee,
+        quantity=_amount(fill.quantity, "fill.quantity"),
+        price=_amount(fill.price, "fill.price"),
+        fee=parse_decimal(fill.fee, "fill.fee", positive=True, required=False),
         client_order_id=fill.client_order_id[:100],
     )
+
+
+def _amount(value: str, field: str) -> Decimal:
+    """A required amount above zero."""
+    amount = parse_decimal(value, field, positive=True, allow_zero=False)
+    assert amount is not None  # required=True never returns None
+    return amount
 
 
 def risk_event(request: pb.NotifyRiskEventRequest) -> RiskEvent:
@@ -217,8 +226,8 @@ def backtest_summary(request: pb.NotifyBacktestCompletedRequest) -> BacktestSumm
     if not request.backtest_id or len(request.backtest_id) > 100:
         raise InvalidArgument("backtest_id", "is required (at most 100 characters)")
 
-    def optional_decimal(value: str, field: str):
-        return parse_decimal(value, field) if value else None
+    def optional_decimal(value: str, field: str) -> Decimal | None:
+        return parse_decimal(value, field, required=False)
 
     if request.total_trades < 0:
         raise InvalidArgument("total_trades", "must not be negative")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from notification_service.model import NotificationType, is_critical
@@ -88,7 +90,7 @@ def apply_update(current: Preferences, changes: dict[str, object]) -> Preference
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise InvalidArgument("update_mask", f"cannot update {', '.join(sorted(unknown))}")
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for name, value in changes.items():
         values[name] = _CHECKS[name](value)
     updated = replace(current, **values)
@@ -101,11 +103,11 @@ def _check_enabled(value: object) -> bool:
 
 
 def _check_muted_types(value: object) -> frozenset[NotificationType]:
-    return frozenset(value)  # type: ignore[arg-type]  # parsed by the transport
+    return frozenset(cast(Iterable[NotificationType], value))  # parsed by the transport
 
 
 def _check_channels(value: object) -> frozenset[OutgoingChannel]:
-    return frozenset(value)  # type: ignore[arg-type]
+    return frozenset(cast(Iterable[OutgoingChannel], value))
 
 
 def _check_webhook_url(value: object) -> str | None:

@@ -375,6 +375,18 @@ def _requests(user: str, other: str):
             "fill.quantity",
         ),
         (
+            "NotifyTradeExecuted",
+            pb.NotifyTradeExecutedRequest(
+                user_id=user,
+                idempotency_key="k",
+                fill=types_pb2.Fill(
+                    symbol="BTC/USD", side=types_pb2.SIDE_SELL, quantity="1", price="0"
+                ),
+            ),
+            invalid,
+            "fill.price",
+        ),
+        (
             "NotifyRiskEvent",
             pb.NotifyRiskEventRequest(
                 user_id=user,
