@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
+import grpc
+import pytest
+
 from tests.notification_service.conftest import (
     as_user,
     notification_service,
@@ -101,3 +105,36 @@ async def test_subscribe_when_duplicate_notify_streams_nothing_new(stub, user_a)
     assert streamed.notification.id == first.notification.id
     assert after.notification.id == marker.notification.id
     stream.cancel()
+
+
+async def test_subscribe_when_listening_connection_lost_ends_stream_and_recovers(
+    stub, database, user_a
+):
+    stream = stub.SubscribeNotifications(
+        pb.SubscribeNotificationsRequest(user_id=str(user_a)),
+        metadata=as_user(user_a)["metadata"],
+    )
+    await next_event(stream, timeout=5.0)
+    admin = await asyncpg.connect(database.admin_dsn)
+    try:
+        terminated = await admin.fetchval(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+            "where datname = current_database() and usename = 'notification_service' "
+            "and query ilike 'listen%'"
+        )
+    finally:
+        await admin.close()
+    assert terminated == 1
+    with pytest.raises(grpc.aio.AioRpcError) as ended:
+        await next_event(stream, timeout=5.0)
+    assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    again = stub.SubscribeNotifications(
+        pb.SubscribeNotificationsRequest(user_id=str(user_a)),
+        metadata=as_user(user_a)["metadata"],
+    )
+    await next_event(again, timeout=10.0)
+    sent = await notify(stub, user_a)
+    received = await next_event(again, timeout=5.0)
+    assert received.notification.id == sent.notification.id
+    again.cancel()
