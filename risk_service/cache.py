@@ -55,7 +55,17 @@ class RiskCache:
         self._platform: PlatformState | None = None
         self._users: OrderedDict[uuid.UUID, UserState] = OrderedDict()
         self._generation = 0
-        self.listening = False
+        self._listening = asyncio.Event()
+
+    @property
+    def listening(self) -> bool:
+        """Is the change listener connected (and so is caching on)?"""
+        return self._listening.is_set()
+
+    async def wait_listening(self, timeout: float = 5.0) -> None:
+        """Wait until the change listener is connected (tests, benchmarks)."""
+        async with asyncio.timeout(timeout):
+            await self._listening.wait()
 
     # --- reads ------------------------------------------------------------------------
 
@@ -123,7 +133,7 @@ class RiskCache:
                 await connection.add_listener(CHANNEL, self._on_notification)
                 # Anything cached before the listener was up may have missed a change.
                 self.clear()
-                self.listening = True
+                self._listening.set()
                 while True:
                     await asyncio.sleep(probe_seconds)
                     async with asyncio.timeout(probe_seconds):
@@ -133,7 +143,7 @@ class RiskCache:
             except Exception as error:
                 log.warning("change listener lost (%s); caching is off until it is back", error)
             finally:
-                self.listening = False
+                self._listening.clear()
                 self.clear()
                 if connection is not None:
                     with contextlib.suppress(Exception):

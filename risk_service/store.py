@@ -21,6 +21,7 @@ from risk_service.kill_switch import KillSwitch, SwitchMode, SwitchScope
 from risk_service.limits import PlatformConfig
 from risk_service.model import Profile, RiskTolerance, Tier
 from servicekit.db.rls import service_transaction, user_transaction
+from servicekit.errors import NotFound
 
 PLATFORM_KEYS = [
     "default_risk_limits",
@@ -45,8 +46,10 @@ def _switch(row: asyncpg.Record) -> KillSwitch:
 
 
 def _profile(user_id: uuid.UUID, row: asyncpg.Record | None) -> Profile:
-    if row is None:  # no row yet: the column defaults (see the migration)
-        return Profile(user_id)
+    if row is None:
+        # Every auth user gets a profile (trigger and backfill in the migration): no
+        # profile means no such user.
+        raise NotFound(f"user {user_id} does not exist", field="user_id")
     return Profile(
         user_id=user_id,
         tier=Tier(row["subscription_tier"]),
@@ -258,11 +261,6 @@ class RiskStore:
     ) -> Profile:
         """Apply the given changes. The tier is written as the service role (users have no
         grant on it); tolerance and paper mode under the user's own RLS."""
-        # A profile is normally created with the auth user; make sure one exists.
-        await self.pool.execute(
-            "insert into public.user_profiles (id) values ($1) on conflict (id) do nothing",
-            user_id,
-        )
         if tier is not None:
             await self.pool.execute(
                 "update public.user_profiles set subscription_tier = $2 where id = $1",

@@ -46,6 +46,9 @@ create trigger on_auth_user_created_create_profile
     after insert on auth.users
     for each row execute function public.create_user_profile();
 
+-- Users who signed up before this migration ran get theirs now.
+insert into public.user_profiles (id) select id from auth.users on conflict (id) do nothing;
+
 -- ---------------------------------------------------------------------------
 -- Platform configuration (operators edit it with SQL; the service only reads it)
 -- ---------------------------------------------------------------------------
@@ -143,8 +146,11 @@ create index risk_events_user_idx on public.risk_events (user_id, created_at des
 -- ---------------------------------------------------------------------------
 -- The ledger of approved orders and the per-strategy order counters
 -- ---------------------------------------------------------------------------
+-- No foreign key to auth.users: every approval would take a KEY SHARE lock on the
+-- user's row, and a user's bots approving at once would queue on it. The service checks
+-- the user (its profile) before it gets here; rows age out with the retention.
 create table public.risk_approved_orders (
-    user_id         uuid not null references auth.users (id) on delete cascade,
+    user_id         uuid not null,
     client_order_id text not null check (length(client_order_id) between 1 and 128),
     strategy_id     uuid not null,
     symbol          text not null,

@@ -3,7 +3,6 @@ own migrated database, a clock the test controls, and ready-made requests."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 import uuid
@@ -42,11 +41,7 @@ def clock() -> FakeClock:
 
 async def wait_until_listening(app, timeout: float = 5.0) -> None:
     """The change listener is up (until then the service reads the database every call)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not app.risk_cache.listening:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the risk cache listener did not start")
-        await asyncio.sleep(0.01)
+    await app.risk_cache.wait_listening(timeout)
 
 
 def risk_service(database, clock):
