@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from gateway.config import GatewaySettings
-from gateway.errors import install_error_handlers
+from gateway.errors import UnexpectedErrorMiddleware, install_error_handlers
 from gateway.rate_limit import AnonymousRateLimitMiddleware, TokenBucketLimiter
 from gateway.request_ids import HEADER as REQUEST_ID_HEADER
 from gateway.request_ids import RequestIdMiddleware
@@ -79,6 +79,7 @@ def create_app(
         app.include_router(module.router)
 
     # Added innermost first: a request meets the request id, then CORS, then the limiter.
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(AnonymousRateLimitMiddleware, limiter=app.state.anonymous_limiter)
     app.add_middleware(
         CORSMiddleware,

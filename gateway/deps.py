@@ -27,6 +27,9 @@ from servicekit.clients import bearer_metadata
 from servicekit.errors import Unauthenticated
 from servicekit.interceptors import VerifiedTokenCache
 
+# The `reason` of the gateway's own 429s (a service's quota answers with its own reason).
+RATE_LIMIT_REASON = "GATEWAY_RATE_LIMIT"
+
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="SupabaseAccessToken",
@@ -150,6 +153,11 @@ def rate_limited(bucket: str):
         limiter: TokenBucketLimiter = request.app.state.user_limiters[bucket]
         wait = limiter.acquire((bucket, user.id))
         if wait:
-            raise ApiError(429, f"too many {bucket} requests", headers=retry_after_header(wait))
+            raise ApiError(
+                429,
+                f"too many {bucket} requests",
+                reason=RATE_LIMIT_REASON,
+                headers=retry_after_header(wait),
+            )
 
     return Depends(take_token)

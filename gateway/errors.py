@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.request_ids import current_request_id
 from servicekit.errors import field_of, reason_of
@@ -179,6 +180,38 @@ def _validation_field(location: tuple) -> str:
     return ".".join(parts)
 
 
+class UnexpectedErrorMiddleware:
+    """A bug becomes a logged 500 with the error body (and the request id), no detail.
+
+    Starlette's own catch-all runs outside every middleware, after the request id is
+    gone; this one sits inside them.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise  # too late for a response of our own; the server closes the connection
+            response = error_response(500, "internal", "internal error; it was logged")
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every failure through the shapes above."""
 
@@ -208,8 +241,3 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code, fixed = _OWN_ERRORS.get(error.status_code, ("error", "error"))
         return error_response(error.status_code, code, fixed, headers=error.headers)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error in %s %s", request.method, request.url.path)
-        return error_response(500, "internal", "internal error; it was logged")

@@ -18,7 +18,7 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
@@ -137,7 +137,8 @@ def _is_map(field: FieldDescriptor) -> bool:
 def _single_type(field: FieldDescriptor, direction: str) -> tuple[Any, dict]:
     """The Python type of one value of ``field`` and the Field() constraints it takes."""
     if field.type == FieldDescriptor.TYPE_ENUM:
-        return enum_type(field.enum_type, with_unspecified=direction == "out"), {}
+        # "unspecified" is accepted in requests too, so what a GET returned can be sent back.
+        return enum_type(field.enum_type), {}
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         if field.message_type.full_name == TIMESTAMP:
             return dt.datetime, {}
@@ -164,7 +165,8 @@ def _field_type(field: FieldDescriptor, direction: str) -> tuple[Any, Any]:
     single, constraints = _single_type(field, direction)
     if _is_repeated(field):
         if direction == "in":
-            return (list[single], Field(default_factory=list, max_length=1000))  # type: ignore[valid-type]
+            item = Annotated[single, Field(**constraints)] if constraints else single
+            return (list[item], Field(default_factory=list, max_length=1000))  # type: ignore[valid-type]
         return (list[single], ...)  # type: ignore[valid-type]
     # Messages, oneof members and proto3 `optional` scalars can be unset: null in JSON.
     nullable = field.has_presence

@@ -104,7 +104,11 @@ class AnonymousRateLimitMiddleware:
             wait = self.limiter.acquire(("ip", client_address(scope)))
             if wait:
                 response = error_response(
-                    429, "rate_limited", "too many requests", headers=retry_after_header(wait)
+                    429,
+                    "rate_limited",
+                    "too many requests",
+                    reason="GATEWAY_RATE_LIMIT",
+                    headers=retry_after_header(wait),
                 )
                 await response(scope, receive, send)
                 return

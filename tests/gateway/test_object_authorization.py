@@ -99,12 +99,18 @@ async def _notify(stack, user_id: uuid.UUID) -> str:
     return stack.run(call())
 
 
+async def _read(user, path: str) -> dict[str, Any]:
+    response = await user.client.get(path)
+    assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text}"
+    return response.json()
+
+
 async def _snapshot(alice, ids: dict[str, str]) -> dict[str, Any]:
     """What B must not be able to change (read as Alice)."""
-    strategy = (await alice.client.get(f"/v1/strategies/{ids['strategy']}")).json()
-    backtest = (await alice.client.get(f"/v1/backtests/{ids['backtest']}")).json()
-    notifications = (await alice.client.get("/v1/notifications")).json()["notifications"]
-    listing = (await alice.client.get(f"/v1/marketplace/strategies/{ids['listing']}")).json()
+    strategy = await _read(alice, f"/v1/strategies/{ids['strategy']}")
+    backtest = await _read(alice, f"/v1/backtests/{ids['backtest']}")
+    notifications = (await _read(alice, "/v1/notifications"))["notifications"]
+    listing = await _read(alice, f"/v1/marketplace/strategies/{ids['listing']}")
     return {
         "strategy": {k: strategy[k] for k in ("status", "version", "config", "user_id")},
         "backtest": {k: backtest[k] for k in ("user_id", "spec")}
