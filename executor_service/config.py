@@ -24,8 +24,9 @@ class ExecutorSettings(ServiceSettings):
     run_bots: bool = True
     # Bars replayed per bar interval: 1 = real time, 60 = a 1-minute bar every second.
     replay_speed: float = Field(60.0, gt=0, le=1_000_000)
-    # Upper bound on the wait between two bars, so a demo shows activity quickly.
-    max_bar_wait_seconds: float = Field(5.0, ge=0, le=3600)
+    # A strategy further behind its feed than this (the executor was down) resumes from
+    # where it was instead of replaying the missed bars in a burst.
+    max_catch_up_bars: int = Field(500, ge=1)
     feed_seed: int = 42
     runner_poll_seconds: float = Field(1.0, gt=0, le=60)
 

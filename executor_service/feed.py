@@ -1,8 +1,8 @@
 """The live feed: a fixed window of market data replayed bar by bar, in real time or faster.
 
-Bar k of a strategy's feed is released at ``activated_at + k x interval / speed``, so the
-schedule is a function of stored facts and a restarted executor resumes where it was
-(catching up on bars released while it was down). The series is the deterministic
+Bar k of a strategy's feed is released at ``anchor + k x interval / speed`` (the anchor is
+stored with the strategy), so a restarted executor resumes where it was, catching up on
+the bars released while it was down (or, after a long downtime, moving the anchor). The series is the deterministic
 synthetic one (the same one backtests use), cut to a fixed window so every strategy on
 a symbol sees the same bars.
 """
@@ -57,9 +57,9 @@ def bar_at(bars: Bars, index: int) -> Bar:
     )
 
 
-def release_time(activated_at: datetime, index: int, interval: Interval, speed: float) -> datetime:
-    """When bar ``index`` becomes available to a strategy activated at ``activated_at``."""
-    return activated_at + timedelta(seconds=index * interval.minutes * 60 / speed)
+def release_time(anchor: datetime, index: int, interval: Interval, speed: float) -> datetime:
+    """When bar ``index`` becomes available, for a feed whose bar 0 was released at ``anchor``."""
+    return anchor + timedelta(seconds=index * interval.minutes * 60 / speed)
 
 
 def index_of(bars: Bars, moment: datetime | None) -> int:

@@ -59,7 +59,9 @@ class StrategyRun:
         self.interval = self.config.timeframe.interval  # type: ignore[union-attr]
         self.bars = feed_bars(row.base_symbol, self.interval, seed)
         self.bot = LiveBot(self.config)
-        self._epoch = int(row.activated_at.timestamp())  # type: ignore[union-attr]
+        # The run's start names its orders: a strategy stopped and activated again starts a
+        # new run whose client order ids cannot collide with the previous run's.
+        self._epoch = int((row.activated_at or row.created_at).timestamp())
         self._cid_of: dict[int, str] = {}
         self._id_of: dict[str, int] = {}
         self._replaying = False
@@ -179,6 +181,7 @@ class BotRunner:
         speed: float,
         seed: int,
         poll_seconds: float,
+        max_catch_up_bars: int = 500,
     ):
         self._pool = pool
         self._strategies = strategies
@@ -188,6 +191,7 @@ class BotRunner:
         self._speed = speed
         self._seed = seed
         self._poll = poll_seconds
+        self._max_catch_up = max_catch_up_bars
         self._tasks: dict[uuid.UUID, asyncio.Task] = {}
 
     async def run(self) -> None:
@@ -223,8 +227,9 @@ class BotRunner:
         cursor = index_of(run.bars, row.last_bar_at)
         await run.replay(cursor)
         index = cursor + 1
+        anchor = await self._anchor(row, index, run.interval)
         while index < len(run.bars):
-            due = release_time(row.activated_at, index, run.interval, self._speed)  # type: ignore[arg-type]
+            due = release_time(anchor, index, run.interval, self._speed)
             wait = (due - datetime.now(UTC)).total_seconds()
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -232,6 +237,20 @@ class BotRunner:
                 return
             await run.process(index)
             index += 1
+
+
+    async def _anchor(self, row: StrategyRow, index: int, interval) -> datetime:
+        """The feed's schedule start; after a long downtime the feed resumes from ``index``
+        now instead of replaying everything it missed in a burst."""
+        now = datetime.now(UTC)
+        anchor = row.feed_anchor_at
+        if anchor is not None:
+            behind = (now - release_time(anchor, index, interval, self._speed)).total_seconds()
+            if behind * self._speed / (interval.minutes * 60) <= self._max_catch_up:
+                return anchor
+        anchor = now - (release_time(now, index, interval, self._speed) - now)
+        await self._strategies.anchor_feed(row.id, anchor)
+        return anchor
 
 
 def start_runner(app, settings, strategies: StrategyStore, risk, exchange: PaperExchange,
@@ -248,7 +267,8 @@ def start_runner(app, settings, strategies: StrategyStore, risk, exchange: Paper
 
     runner = BotRunner(app.pool, strategies, flow, exchange, broker_for,
                        speed=settings.replay_speed, seed=settings.feed_seed,
-                       poll_seconds=settings.runner_poll_seconds)
+                       poll_seconds=settings.runner_poll_seconds,
+                       max_catch_up_bars=settings.max_catch_up_bars)
 
     async def run_bots() -> None:
         try:

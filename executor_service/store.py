@@ -23,8 +23,8 @@ from servicekit.errors import Aborted, NotFound
 
 _STRATEGY_COLUMNS = """
     id, user_id, name, strategy_type, base_symbol, asset_class, status, status_reason,
-    config, version, risk_score, broker, live, last_bar_at, activated_at, created_at,
-    updated_at
+    config, version, risk_score, broker, live, last_bar_at, activated_at, feed_anchor_at,
+    created_at, updated_at
 """
 
 
@@ -45,6 +45,7 @@ class StrategyRow:
     live: bool
     last_bar_at: datetime | None
     activated_at: datetime | None
+    feed_anchor_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -240,7 +241,9 @@ class StrategyStore:
                 activated_at = case when $2 = 'active' and status <> 'paused'
                                     then now() else activated_at end,
                 last_bar_at = case when $2 = 'active' and status <> 'paused'
-                                   then null else last_bar_at end
+                                   then null else last_bar_at end,
+                feed_anchor_at = case when $2 = 'active' and status <> 'paused'
+                                      then null else feed_anchor_at end
             where id = $1
             returning {_STRATEGY_COLUMNS}
             """,
@@ -288,6 +291,13 @@ class StrategyStore:
             " where status = 'active' and deleted_at is null order by created_at, id"
         )
         return [strategy_from_record(record) for record in records]
+
+    async def anchor_feed(self, strategy_id: uuid.UUID, anchor: datetime) -> None:
+        """Set where the strategy's feed schedule starts (the runner's pick-up, or a skip)."""
+        await self._pool.execute(
+            "update trading_strategies set feed_anchor_at = $2 where id = $1",
+            strategy_id, anchor,
+        )
 
     async def status_of(self, strategy_id: uuid.UUID) -> Status | None:
         value = await self._pool.fetchval(

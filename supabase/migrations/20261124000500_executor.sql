@@ -29,7 +29,11 @@ create table public.trading_strategies (
     live          boolean not null default false,
     -- The last bar the runner fully processed (restart resumes after it).
     last_bar_at   timestamptz,
+    -- Start of the current run: part of every client order id of the run.
     activated_at  timestamptz,
+    -- When bar 0 of the feed was (notionally) released; the runner sets it when it first
+    -- picks the strategy up and moves it forward after a long downtime (the feed pauses).
+    feed_anchor_at timestamptz,
     deleted_at    timestamptz,
     created_at    timestamptz not null default now(),
     updated_at    timestamptz not null default now(),

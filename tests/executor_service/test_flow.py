@@ -66,7 +66,8 @@ async def test_bots_when_running_on_paper_every_order_validated_and_every_fill_n
             " risk_approved_orders r where r.client_order_id = b.client_order_id)"
         )
         assert unapproved == 0
-        fills = await connection.fetchval("select count(*) from bot_fills")
+        fills = await connection.fetchval(
+            "select count(*) from bot_fills where user_id = $1", user_a)
         trade_notes = await connection.fetchval(
             "select count(*) from user_notifications where type = 'trade_executed'"
             " and user_id = $1", user_a)
@@ -96,7 +97,9 @@ async def test_bots_when_risk_stopped_place_no_order_and_user_is_told(database, 
                     "select count(*) from user_notifications where type = 'trade_blocked'"
                     " and user_id = $1 and body like '%risk service gave no verdict%'",
                     lambda n: n >= 1, 60, user_a)
-        assert await connection.fetchval("select count(*) from bot_orders") == 0
-        assert await connection.fetchval("select count(*) from paper_orders") == 0
+        assert await connection.fetchval(
+            "select count(*) from bot_orders where user_id = $1", user_a) == 0
+        assert await connection.fetchval(
+            "select count(*) from paper_orders where user_id = $1", user_a) == 0
     finally:
         await connection.close()
