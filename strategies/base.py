@@ -113,7 +113,7 @@ class Strategy:
         return plan.size
 
     def watch_above(self) -> float:
-        """A price whose crossing (bar high >= it) may make ``on_bar`` act (inf: none)."""
+        """A close above this price may make ``on_bar`` act (inf: none)."""
         return math.inf
 
     # --- what types implement ----------------------------------------------------
@@ -171,7 +171,7 @@ class Strategy:
         self.position -= quantity
         self.position_cost -= quantity * average
         self._reduce_lots(order.lot, quantity)
-        if self.position <= self.risk.quantity_step * 1e-3:
+        if self.position < self.risk.quantity_step * 0.5:  # float dust, not a holding
             self.position = 0.0
             self.position_cost = 0.0
             self.lots.clear()

@@ -112,7 +112,7 @@ class Simulator:
     def run_fast(self, plan: SignalPlan, progress: Progress | None = None) -> SimulationLog:
         n = len(self.bars)
         strategy = self.strategy
-        self._scanner = CrossScanner(self.low, self.high)
+        self._scanner = CrossScanner(self.low, self.high, self.close)
         uses_days = strategy.uses_day_starts
         day_start = plan.day_start
         j = 0
@@ -187,19 +187,22 @@ class Simulator:
         strategy = self.strategy
         costs = self.model.costs
         fee_rate = costs.taker_fee if taker else costs.maker_fee
-        quantity = min(order.quantity, self.model.volume_cap(float(self.volume[j])))
+        step = strategy.risk.quantity_step
+        cap = self.model.volume_cap(float(self.volume[j]))
+        quantity = min(order.quantity, cap)
+        short_of_cash = sold_out = False
         if order.side == BUY:
             affordable = strategy.cash / (price * (1.0 + fee_rate))
             short_of_cash = affordable < quantity
-            quantity = min(quantity, affordable)
+            quantity = strategy.risk.round_quantity(min(quantity, affordable))
         else:
-            short_of_cash = False
-            quantity = min(quantity, strategy.position)
-        quantity = strategy.risk.round_quantity(quantity)
+            held = strategy.position
+            # Selling all that is held: take it exactly, so no dust below a step is left.
+            sold_out = order.quantity >= held - 0.5 * step and cap >= held
+            quantity = held if sold_out else strategy.risk.round_quantity(min(quantity, held))
+            sold_out = sold_out or held < step
         remaining = order.quantity - quantity
-        done = remaining <= strategy.risk.quantity_step * 1e-6 or short_of_cash or (
-            order.side != BUY and quantity >= strategy.position
-        )
+        done = remaining <= step * 1e-6 or short_of_cash or sold_out
         if quantity <= 0 and not done:
             return  # no volume this bar: try again later
         if short_of_cash and quantity <= 0:
@@ -298,8 +301,6 @@ class Simulator:
         if uses_days:
             stop = min(stop, plan.next_day_start(start))
         buy_at = self.low_side[-1].price if self.low_side else -math.inf
-        sell_at = min(
-            self.high_side[0].price if self.high_side else math.inf,
-            self.strategy.watch_above(),
-        )
-        return self._scanner.next_cross(start, min(stop, n), buy_at, sell_at)  # type: ignore[union-attr]
+        sell_at = self.high_side[0].price if self.high_side else math.inf
+        scanner: CrossScanner = self._scanner  # type: ignore[assignment]
+        return scanner.next_cross(start, min(stop, n), buy_at, sell_at, self.strategy.watch_above())

@@ -120,15 +120,22 @@ def test_simulate_when_fast_or_per_bar_gives_the_same_fills_and_books(config, st
     length=st.integers(0, 2100),
     buy_at=st.one_of(st.just(-np.inf), st.floats(-1.0, 40.0)),
     sell_at=st.one_of(st.just(np.inf), st.floats(60.0, 101.0)),
+    close_above=st.one_of(st.just(np.inf), st.floats(50.0, 101.0)),
 )
 def test_cross_scanner_when_skipping_blocks_finds_the_same_bar_as_a_loop(
-    data, start, length, buy_at, sell_at
+    data, start, length, buy_at, sell_at, close_above
 ):
     low = np.asarray(data)
     high = low + 5.0
+    close = low + 2.0
     stop = min(len(low), start + length)
     expected = next(
-        (i for i in range(start, stop) if low[i] <= buy_at or high[i] >= sell_at), max(stop, start)
+        (
+            i
+            for i in range(start, stop)
+            if low[i] <= buy_at or high[i] >= sell_at or close[i] > close_above
+        ),
+        max(stop, start),
     )
-    found = CrossScanner(low, high).next_cross(start, stop, buy_at, sell_at)
+    found = CrossScanner(low, high, close).next_cross(start, stop, buy_at, sell_at, close_above)
     assert found == expected or (start >= stop and found == stop)
