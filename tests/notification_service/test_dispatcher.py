@@ -57,7 +57,7 @@ async def test_dispatch_when_claim_of_a_crashed_dispatcher_expires_delivers_it(
         notification = stored.result.notification
         assert notification is not None and stored.queued_deliveries == 1
         # A dispatcher claims it and dies before recording anything.
-        [crashed] = await store.claim_due_deliveries(limit=10, lease_seconds=0.3)
+        [crashed] = await store.claim_due_deliveries(limit=10, lease_seconds=1.0)
         channel = WebhookChannel(timeout_seconds=2.0)
         survivor = DeliveryDispatcher(store, {OutgoingChannel.WEBHOOK: channel}, RetryPolicy())
         try:
