@@ -27,6 +27,10 @@ class BacktestSettings(ServiceSettings):
     heartbeat_interval_seconds: float = Field(1.0, gt=0, le=600)
     max_attempts: int = Field(3, ge=1, le=20)
 
+    # A finished job's notification not confirmed after this long is sent again (a worker
+    # died between storing the result and notifying, or the notification service was down).
+    notify_retry_after_seconds: float = Field(30.0, ge=0, le=86400)
+
     # Watchers fall back to reading the row this often if a notification was missed.
     watch_poll_interval_seconds: float = Field(2.0, gt=0, le=60)
 

@@ -41,6 +41,7 @@ def build_worker(
         notifications,
         config_to_proto=config_from_json,
         marketplace_sweep=marketplace.schedule_pending_verifications,
+        notify_retry_after_seconds=settings.notify_retry_after_seconds,
     )
     if runner is None:
         runner = EngineRunner(DatabaseBarCache(pool, asyncio.get_running_loop()))

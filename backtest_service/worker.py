@@ -32,8 +32,6 @@ from backtest_service.jobs import ClaimedJob, JobQueue, RiskAssessment
 
 log = logging.getLogger("backtest_service.worker")
 
-# A finished job's notification is re-sent by the sweep after this long unconfirmed.
-NOTIFY_SWEEP_AFTER_SECONDS = 30.0
 SWEEP_EVERY_POLLS = 20
 
 
@@ -212,8 +210,18 @@ def _error_message(error: BaseException) -> str:
 class ServiceFinisher:
     """Scoring by the risk service, verification records, user notifications."""
 
-    def __init__(self, pool, risk, notifications, *, config_to_proto, marketplace_sweep):
+    def __init__(
+        self,
+        pool,
+        risk,
+        notifications,
+        *,
+        config_to_proto,
+        marketplace_sweep,
+        notify_retry_after_seconds: float,
+    ):
         self._pool = pool
+        self._notify_retry_after = notify_retry_after_seconds
         self._risk = risk
         self._notifications = notifications
         self._config_to_proto = config_to_proto
@@ -244,7 +252,7 @@ class ServiceFinisher:
     async def sweep(self) -> None:
         """Re-send unconfirmed notifications; schedule verifications nobody scheduled."""
         for row in await store.finished_unnotified(
-            self._pool, older_than_seconds=NOTIFY_SWEEP_AFTER_SECONDS
+            self._pool, older_than_seconds=self._notify_retry_after
         ):
             await self._send(row)
         await self._marketplace_sweep()

@@ -89,12 +89,19 @@ async def test_watch_backtest_when_worker_is_another_replica_streams_progress_th
         metadata=user_metadata(user_a),
         timeout=60,
     )
+    # Read the first event before any worker exists: the job is still queued.
+    events.append(await stream.read())
     # The worker has its own pool: it is another replica as far as the service knows.
     async with running_worker(backtest_pool, database, peers, runner=runner):
-        async for event in stream:
+        while (event := await stream.read()) is not grpc.aio.EOF:
             events.append(event)
             if event.HasField("progress") and event.progress.progress > 0:
                 runner.gate.set()
+        # The notification follows the stored result; give the worker time to send it.
+        for _ in range(200):
+            if peers.notifications.backtests:
+                break
+            await asyncio.sleep(0.05)
     progress = [e.progress for e in events if e.HasField("progress")]
     assert progress[0].status == pb.BACKTEST_STATUS_QUEUED
     assert any(p.status == pb.BACKTEST_STATUS_RUNNING and p.progress > 0 for p in progress)
@@ -107,10 +114,6 @@ async def test_watch_backtest_when_worker_is_another_replica_streams_progress_th
     assert final.result.risk_score_status == pb.RISK_SCORE_STATUS_SCORED
     [scored] = peers.risk.score_requests
     assert scored.config.name == "Hold"
-    for _ in range(100):
-        if peers.notifications.backtests:
-            break
-        await asyncio.sleep(0.05)
     [notice] = peers.notifications.backtests
     assert notice.backtest_id == backtest.backtest_id
     assert notice.idempotency_key == f"backtest:{backtest.backtest_id}"

@@ -126,3 +126,31 @@ async def test_worker_when_shut_down_mid_job_hands_the_job_back_to_the_queue(
         await _wait_thread_event(runner.started)
     row = await backtest_pool.fetchrow("select * from public.backtests where id = $1", job_id)
     assert (row["status"], row["claimed_by"], row["attempts"]) == ("queued", None, 0)
+
+
+async def test_sweep_when_a_finished_job_was_never_notified_sends_it_once_confirmed(
+    database, backtest_pool, peers
+):
+    user = await create_user(database)
+    job_id = await queue_job(backtest_pool, user)
+    # A worker stored the result and died before notifying: notified_at stayed null.
+    await backtest_pool.execute(
+        "update public.backtests set status = 'completed', progress = 1, completed_at = now(), "
+        'metrics = \'{"total_return_pct": "3", "trade_count": 2}\'::jsonb where id = $1',
+        job_id,
+    )
+    async with running_worker(
+        backtest_pool, database, peers, runner=SteppingRunner(), notify_retry_after_seconds=0
+    ):
+        for _ in range(200):
+            notified = await backtest_pool.fetchval(
+                "select notified_at from public.backtests where id = $1", job_id
+            )
+            if notified is not None:
+                break
+            await asyncio.sleep(0.05)
+    [notice] = peers.notifications.backtests
+    assert notice.backtest_id == str(job_id)
+    assert notice.outcome == notification_pb.BACKTEST_OUTCOME_SUCCEEDED
+    assert (notice.total_return_pct, notice.total_trades) == ("3", 2)
+    assert notified is not None
