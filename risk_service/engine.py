@@ -4,6 +4,8 @@ events log and the notification."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -29,6 +31,23 @@ class Verdict:
     outcome: Outcome
     message: str = ""
     max_quantity: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """An order to count against the rate limits and, if ``reserve``, to record."""
+
+    user_id: uuid.UUID
+    strategy_id: uuid.UUID
+    client_order_id: str
+    symbol: str
+    side: str
+    quantity: Decimal
+    notional: Decimal
+    now: dt.datetime
+    reserve: bool
+    max_per_minute: int | None
+    max_per_day: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ import logging
 
 from risk_service.cache import RiskCache
 from risk_service.config import RiskSettings
+from risk_service.ledger import LedgerBatcher
 from risk_service.service import RiskServicer
 from risk_service.store import RiskStore
 from risk_service.validator import Clock, TradeValidator, utc_now
@@ -30,7 +31,8 @@ async def build(app: ServiceApp, *, clock: Clock = utc_now) -> None:
     prune_every = getattr(settings, "prune_interval_seconds", 3600.0)
     store = RiskStore(app.pool)
     cache = RiskCache(store, max_age_seconds=max_age)
-    validator = TradeValidator(store, cache, clock)
+    ledger = LedgerBatcher(store, app.pool)
+    validator = TradeValidator(store, cache, ledger, clock)
     pb_grpc.add_RiskServiceServicer_to_server(RiskServicer(store, cache, validator), app.server)
     app.add_service_name(SERVICE_NAME)
 
@@ -46,6 +48,7 @@ async def build(app: ServiceApp, *, clock: Clock = utc_now) -> None:
                 log.warning("pruning the order ledger failed: %s", error)
             await asyncio.sleep(prune_every)
 
+    app.on_shutdown(ledger.close)
     app.add_background(listen_for_changes)
     app.add_background(prune_ledger)
     app.risk_cache = cache  # type: ignore[attr-defined]  # tests wait for the listener

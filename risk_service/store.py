@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
-from risk_service.engine import LedgerResult
+from risk_service.engine import LedgerEntry, LedgerResult
 from risk_service.kill_switch import KillSwitch, SwitchMode, SwitchScope
 from risk_service.limits import PlatformConfig
 from risk_service.model import Profile, RiskTolerance, Tier
@@ -95,42 +94,45 @@ class RiskStore:
 
     # --- the order ledger ---------------------------------------------------------------
 
-    async def reserve_order(
-        self,
-        *,
-        user_id: uuid.UUID,
-        strategy_id: uuid.UUID,
-        client_order_id: str,
-        symbol: str,
-        side: str,
-        quantity: Decimal,
-        notional: Decimal,
-        now: dt.datetime,
-        reserve: bool,
-        max_per_minute: int | None,
-        max_per_day: int | None,
-    ) -> LedgerResult:
-        """Count the strategy's approved orders and record this one if every limit holds."""
-        row = await self.pool.fetchrow(
-            "select * from public.risk_reserve_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            user_id,
-            strategy_id,
-            client_order_id,
-            symbol,
-            side,
-            quantity,
-            notional,
-            now,
-            reserve,
-            max_per_minute,
-            max_per_day,
+    async def reserve_orders(
+        self, entries: list[LedgerEntry], connection: asyncpg.Connection | None = None
+    ) -> list[LedgerResult]:
+        """Count each order's strategy's approved orders and record the order if every
+        limit holds: a batch, in order, in one round trip (see risk_reserve_orders).
+        ``connection``: a connection of this service's role to use instead of the pool."""
+        payload = json.dumps(
+            [
+                {
+                    "user_id": str(e.user_id),
+                    "strategy_id": str(e.strategy_id),
+                    "client_order_id": e.client_order_id,
+                    "symbol": e.symbol,
+                    "side": e.side,
+                    "quantity": str(e.quantity),
+                    "notional": str(e.notional),
+                    "now": e.now.isoformat(),
+                    "reserve": e.reserve,
+                    "max_per_minute": e.max_per_minute,
+                    "max_per_day": e.max_per_day,
+                }
+                for e in entries
+            ]
         )
-        return LedgerResult(
-            orders_this_minute=row["orders_this_minute"],
-            orders_today=row["orders_today"],
-            duplicate=row["duplicate"],
-            reserved=row["reserved"],
+        rows = await (connection or self.pool).fetch(
+            "select * from public.risk_reserve_orders(($1::text)::jsonb) order by item_index",
+            payload,
         )
+        if len(rows) != len(entries):
+            raise RuntimeError(f"the ledger answered {len(rows)} of {len(entries)} orders")
+        return [
+            LedgerResult(
+                orders_this_minute=row["orders_this_minute"],
+                orders_today=row["orders_today"],
+                duplicate=row["duplicate"],
+                reserved=row["reserved"],
+            )
+            for row in rows
+        ]
 
     async def prune_ledger(
         self, approved_before: dt.datetime, counters_before: dt.datetime

@@ -17,8 +17,16 @@ import asyncpg
 
 from risk_service.cache import RiskCache
 from risk_service.context import Book, TradeContext
-from risk_service.engine import Decision, decide, evaluate_rules, ledger_verdicts, rules_pass
+from risk_service.engine import (
+    Decision,
+    LedgerEntry,
+    decide,
+    evaluate_rules,
+    ledger_verdicts,
+    rules_pass,
+)
 from risk_service.kill_switch import governing_switch
+from risk_service.ledger import LedgerBatcher
 from risk_service.limits import EffectiveLimits, effective_limits
 from risk_service.model import Account, OrderRequest, Strategy
 from risk_service.store import RiskStore
@@ -28,6 +36,7 @@ from servicekit.money import format_decimal
 log = logging.getLogger("risk_service.validator")
 
 Clock = Callable[[], dt.datetime]
+MAX_CACHED_LIMITS = 4096
 
 
 def utc_now() -> dt.datetime:
@@ -47,10 +56,28 @@ class Validation:
 
 
 class TradeValidator:
-    def __init__(self, store: RiskStore, cache: RiskCache, clock: Clock = utc_now):
+    def __init__(
+        self, store: RiskStore, cache: RiskCache, ledger: LedgerBatcher, clock: Clock = utc_now
+    ):
         self._store = store
         self._cache = cache
+        self._ledger = ledger
         self._clock = clock
+        # Effective limits per (tier, tolerance, strategy limits), for one platform state.
+        self._limits_of: object = None
+        self._limits: dict[tuple, EffectiveLimits] = {}
+
+    def _effective_limits(self, platform, profile, strategy: Strategy) -> EffectiveLimits:
+        if platform is not self._limits_of or len(self._limits) > MAX_CACHED_LIMITS:
+            self._limits_of, self._limits = platform, {}
+        key = (profile.tier, profile.risk_tolerance, strategy.limits)
+        limits = self._limits.get(key)
+        if limits is None:
+            limits = effective_limits(
+                platform.config, profile.tier, profile.risk_tolerance, strategy.limits
+            )
+            self._limits[key] = limits
+        return limits
 
     async def validate(
         self,
@@ -86,9 +113,7 @@ class TradeValidator:
         platform = await self._cache.platform()
         user = await self._cache.user(user_id)
         profile = user.profile
-        limits = effective_limits(
-            platform.config, profile.tier, profile.risk_tolerance, strategy.limits
-        )
+        limits = self._effective_limits(platform, profile, strategy)
         ctx = TradeContext(
             order=order,
             account=account,
@@ -105,18 +130,20 @@ class TradeValidator:
         )
         verdicts = evaluate_rules(ctx)
         passed = rules_pass(verdicts)
-        ledger = await self._store.reserve_order(
-            user_id=user_id,
-            strategy_id=strategy.strategy_id,
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side.value,
-            quantity=order.quantity,
-            notional=order.notional,
-            now=ctx.now,
-            reserve=passed,
-            max_per_minute=limits.value("max_orders_per_minute"),
-            max_per_day=limits.value("max_orders_per_day"),
+        ledger = await self._ledger.reserve(
+            LedgerEntry(
+                user_id=user_id,
+                strategy_id=strategy.strategy_id,
+                client_order_id=order.client_order_id,
+                symbol=order.symbol,
+                side=order.side.value,
+                quantity=order.quantity,
+                notional=order.notional,
+                now=ctx.now,
+                reserve=passed,
+                max_per_minute=limits.value("max_orders_per_minute"),
+                max_per_day=limits.value("max_orders_per_day"),
+            )
         )
         decision = decide(ctx, verdicts + ledger_verdicts(ledger, limits))
         if decision.allowed != ledger.reserved:

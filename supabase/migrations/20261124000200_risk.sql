@@ -209,38 +209,42 @@ begin
     perform pg_advisory_xact_lock(hashtextextended('risk_reserve_order:' || p_strategy_id::text, 0));
 
     select coalesce(sum(c.orders) filter (where c.bucket = 'minute'), 0),
-           coalesce(sum(c.orders) filter (where c.bucket = 'day'), 0)
-      into orders_this_minute, orders_today
+           coalesce(sum(c.orders) filter (where c.bucket = 'day'), 0),
+           exists (select 1 from public.risk_approved_orders a
+                    where a.user_id = p_user_id and a.client_order_id = p_client_order_id)
+      into orders_this_minute, orders_today, duplicate
       from public.risk_order_counters c
      where c.strategy_id = p_strategy_id
        and ((c.bucket = 'minute' and c.bucket_start = v_minute)
             or (c.bucket = 'day' and c.bucket_start = v_day));
-
-    duplicate := exists (
-        select 1 from public.risk_approved_orders a
-         where a.user_id = p_user_id and a.client_order_id = p_client_order_id);
 
     reserved := p_reserve and not duplicate
         and (p_max_per_minute is null or orders_this_minute < p_max_per_minute)
         and (p_max_per_day is null or orders_today < p_max_per_day);
 
     if reserved then
-        insert into public.risk_approved_orders
-            (user_id, client_order_id, strategy_id, symbol, side, quantity, notional, approved_at)
-        values
-            (p_user_id, p_client_order_id, p_strategy_id, p_symbol, p_side, p_quantity,
-             p_notional, p_now)
-        on conflict do nothing;
+        -- The order and its two counters in one statement; the counters move only if the
+        -- order was recorded (its id may have been taken a moment ago by another strategy
+        -- of the same user, which no strategy lock covers).
+        with recorded as (
+            insert into public.risk_approved_orders
+                (user_id, client_order_id, strategy_id, symbol, side, quantity, notional,
+                 approved_at)
+            values
+                (p_user_id, p_client_order_id, p_strategy_id, p_symbol, p_side, p_quantity,
+                 p_notional, p_now)
+            on conflict do nothing
+            returning 1
+        )
+        insert into public.risk_order_counters as c (strategy_id, bucket, bucket_start, orders)
+        select p_strategy_id, w.bucket, w.bucket_start, 1
+          from recorded,
+               (values ('minute', v_minute), ('day', v_day)) as w (bucket, bucket_start)
+        on conflict (strategy_id, bucket, bucket_start) do update set orders = c.orders + 1;
         get diagnostics v_rows = row_count;
         if v_rows = 0 then
-            -- Another strategy of the same user took this id a moment ago.
             duplicate := true;
             reserved := false;
-        else
-            insert into public.risk_order_counters as c (strategy_id, bucket, bucket_start, orders)
-            values (p_strategy_id, 'minute', v_minute, 1), (p_strategy_id, 'day', v_day, 1)
-            on conflict (strategy_id, bucket, bucket_start)
-                do update set orders = c.orders + 1;
         end if;
     end if;
     return next;
@@ -249,6 +253,58 @@ $$;
 revoke execute on function public.risk_reserve_order(
     uuid, uuid, text, text, text, numeric, numeric, timestamptz, boolean, integer, integer
 ) from public, anon, authenticated, service_role;
+
+-- A batch of orders in one round trip and one transaction: the service gathers the
+-- validations that arrive together (see risk_service/ledger.py). Every strategy of the
+-- batch is locked first, in one order, so two batches never wait on each other in a
+-- cycle; then each order is checked and recorded in turn, exactly as one by one.
+-- p_orders: [{user_id, strategy_id, client_order_id, symbol, side, quantity, notional,
+--             now, reserve, max_per_minute, max_per_day}, ...]
+create function public.risk_reserve_orders(p_orders jsonb)
+returns table (item_index integer, orders_this_minute integer, orders_today integer,
+               duplicate boolean, reserved boolean)
+language plpgsql
+set search_path = ''
+as $$
+declare
+    v_strategy text;
+    v_item     record;
+    v_result   record;
+begin
+    perform set_config('synchronous_commit', 'off', true);
+    for v_strategy in
+        select distinct o ->> 'strategy_id' from jsonb_array_elements(p_orders) o order by 1
+    loop
+        perform pg_advisory_xact_lock(hashtextextended('risk_reserve_order:' || v_strategy, 0));
+    end loop;
+    for v_item in
+        select e.ordinality::integer as idx, e.value as o
+          from jsonb_array_elements(p_orders) with ordinality e
+         order by e.ordinality
+    loop
+        select * into v_result from public.risk_reserve_order(
+            (v_item.o ->> 'user_id')::uuid,
+            (v_item.o ->> 'strategy_id')::uuid,
+            v_item.o ->> 'client_order_id',
+            v_item.o ->> 'symbol',
+            v_item.o ->> 'side',
+            (v_item.o ->> 'quantity')::numeric,
+            (v_item.o ->> 'notional')::numeric,
+            (v_item.o ->> 'now')::timestamptz,
+            (v_item.o ->> 'reserve')::boolean,
+            (v_item.o ->> 'max_per_minute')::integer,
+            (v_item.o ->> 'max_per_day')::integer);
+        item_index := v_item.idx;
+        orders_this_minute := v_result.orders_this_minute;
+        orders_today := v_result.orders_today;
+        duplicate := v_result.duplicate;
+        reserved := v_result.reserved;
+        return next;
+    end loop;
+end;
+$$;
+revoke execute on function public.risk_reserve_orders(jsonb)
+    from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------
 -- Change announcements (cache invalidation on every replica)
@@ -373,6 +429,7 @@ grant select, insert, update, delete on public.risk_order_counters to risk_servi
 grant execute on function public.risk_reserve_order(
     uuid, uuid, text, text, text, numeric, numeric, timestamptz, boolean, integer, integer
 ) to risk_service;
+grant execute on function public.risk_reserve_orders(jsonb) to risk_service;
 
 -- Users: never the tier (column grants), never the bookkeeping tables.
 grant select on public.user_profiles to authenticated;

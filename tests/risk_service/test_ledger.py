@@ -1,0 +1,82 @@
+"""The order ledger holds across replicas: rate limits and duplicate client order ids
+count every approval exactly once, however the validations interleave."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.risk_service.conftest import (
+    STRATEGY_ID,
+    FakeClock,
+    risk_service,
+    trade_request,
+    validate,
+    wait_until_listening,
+)
+from tests.testkit.services import channel_to
+from trading.risk.v1 import risk_service_pb2_grpc as pb_grpc
+from trading.types.v1 import types_pb2 as types
+
+LIMITED = types.StrategyConfig(risk_controls=types.RiskControls(max_orders_per_minute=5))
+ONE_BOT = {"strategy_id": STRATEGY_ID}
+
+
+async def _two_replicas(database):
+    clock = FakeClock()
+    first = risk_service(database, clock)
+    second = risk_service(database, clock)
+    return first, second
+
+
+async def test_rate_limit_when_two_replicas_race_approves_exactly_the_limit(database, admin):
+    first_cm, second_cm = await _two_replicas(database)
+    async with first_cm as first, second_cm as second:
+        await wait_until_listening(first)
+        await wait_until_listening(second)
+        channels = [channel_to(first), channel_to(second)]
+        stubs = [pb_grpc.RiskServiceStub(channel) for channel in channels]
+        try:
+            replies = await asyncio.gather(
+                *(
+                    validate(stubs[i % 2], trade_request(config=LIMITED, strategy=ONE_BOT))
+                    for i in range(16)
+                )
+            )
+        finally:
+            for channel in channels:
+                await channel.close()
+    approved = [r for r in replies if r.allowed]
+    assert len(approved) == 5
+    assert {r.reason_code for r in replies if not r.allowed} == {"RATE_LIMIT"}
+    assert await admin.fetchval("select count(*) from risk_approved_orders") == 5
+
+
+async def test_duplicate_client_order_id_when_two_replicas_race_approves_once(database, admin):
+    first_cm, second_cm = await _two_replicas(database)
+    async with first_cm as first, second_cm as second:
+        await wait_until_listening(first)
+        await wait_until_listening(second)
+        channels = [channel_to(first), channel_to(second)]
+        stubs = [pb_grpc.RiskServiceStub(channel) for channel in channels]
+        try:
+            # The same order id from two strategies of the user, on both replicas at once.
+            replies = await asyncio.gather(
+                *(
+                    validate(stubs[i % 2], trade_request(client_order_id="same-id"))
+                    for i in range(8)
+                )
+            )
+        finally:
+            for channel in channels:
+                await channel.close()
+    assert sum(r.allowed for r in replies) == 1
+    assert {r.reason_code for r in replies if not r.allowed} == {"DUPLICATE_CLIENT_ORDER_ID"}
+
+
+async def test_ledger_when_many_strategies_validate_at_once_answers_each(stub, admin):
+    replies = await asyncio.gather(*(validate(stub, trade_request()) for _ in range(64)))
+    assert all(r.allowed for r in replies)
+    assert await admin.fetchval("select count(*) from risk_approved_orders") == 64
+    assert (
+        await admin.fetchval("select count(*) from risk_order_counters where bucket = 'day'") == 64
+    )
