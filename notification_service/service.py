@@ -27,8 +27,8 @@ from notification_service.model import (
 from notification_service.pagination import decode_cursor, encode_cursor, page_size
 from notification_service.preferences import apply_update
 from notification_service.store import NotificationStore
-from servicekit.auth import authorize_user
-from servicekit.errors import InvalidArgument
+from servicekit.auth import authorize_user, current_caller
+from servicekit.errors import InvalidArgument, PermissionDenied
 from trading.notification.v1 import notification_service_pb2 as pb
 from trading.notification.v1 import notification_service_pb2_grpc as pb_grpc
 
@@ -61,7 +61,7 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     # -- notify --------------------------------------------------------------------
 
     async def NotifyTradeExecuted(self, request, context) -> pb.NotifyTradeExecutedResponse:
-        user_id = authorize_user(request.user_id)
+        user_id = _authorize_notifier(request.user_id)
         new = messages.trade_executed(
             convert.trade_fill(request.fill),
             convert.strategy_name(request.strategy_name),
@@ -71,7 +71,7 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         return pb.NotifyTradeExecutedResponse(**await self._notify(user_id, new))
 
     async def NotifyRiskEvent(self, request, context) -> pb.NotifyRiskEventResponse:
-        user_id = authorize_user(request.user_id)
+        user_id = _authorize_notifier(request.user_id)
         new = messages.risk_event(
             convert.risk_event(request),
             validate_idempotency_key(request.idempotency_key),
@@ -80,7 +80,7 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         return pb.NotifyRiskEventResponse(**await self._notify(user_id, new))
 
     async def NotifyBacktestCompleted(self, request, context) -> pb.NotifyBacktestCompletedResponse:
-        user_id = authorize_user(request.user_id)
+        user_id = _authorize_notifier(request.user_id)
         new = messages.backtest_completed(
             convert.backtest_summary(request),
             validate_idempotency_key(request.idempotency_key),
@@ -89,7 +89,7 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         return pb.NotifyBacktestCompletedResponse(**await self._notify(user_id, new))
 
     async def Notify(self, request, context) -> pb.NotifyResponse:
-        user_id = authorize_user(request.user_id)
+        user_id = _authorize_notifier(request.user_id)
         kind = convert.notification_type(request.type)
         new = NewNotification(
             type=kind,
@@ -169,6 +169,16 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
                     yield pb.SubscribeNotificationsResponse(
                         notification=convert.notification_to_proto(notification)
                     )
+
+
+def _authorize_notifier(user_id_value: str) -> uuid.UUID:
+    """Notifications are written by services, never by users (no forged alerts)."""
+    user_id = authorize_user(user_id_value)
+    if not current_caller().is_service:
+        raise PermissionDenied(
+            None, "only services create notifications", reason="SERVICE_CALLER_REQUIRED"
+        )
+    return user_id
 
 
 def _notify_reply(result: NotifyResult) -> dict:

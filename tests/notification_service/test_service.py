@@ -10,7 +10,7 @@ import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from servicekit.errors import field_of
+from servicekit.errors import field_of, reason_of
 from tests.notification_service.conftest import as_service, as_user, notify
 from trading.notification.v1 import notification_service_pb2 as pb
 from trading.types.v1 import types_pb2
@@ -352,12 +352,6 @@ def _requests(user: str, other: str):
         ),
         (
             "Notify",
-            pb.NotifyRequest(**{**notify_fields, "user_id": other}, title="x"),
-            denied,
-            "user_id",
-        ),
-        (
-            "Notify",
             pb.NotifyRequest(**{**notify_fields, "user_id": "nope"}, title="x"),
             invalid,
             "user_id",
@@ -466,7 +460,9 @@ _CASES = _requests("u", "o")
 async def test_bad_input_when_sent_is_refused_naming_the_field(stub, user_a, user_b, case):
     method, request, code, field = _requests(str(user_a), str(user_b))[case]
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await getattr(stub, method)(request, **as_user(user_a))
+        # Notify* are for services (users are refused outright); the rest for the user.
+        caller = as_service() if method.startswith("Notify") else as_user(user_a)
+        await getattr(stub, method)(request, **caller)
     assert refused.value.code() == code, refused.value.details()
     assert field_of(refused.value) == field
 
@@ -485,3 +481,18 @@ async def test_notify_when_user_does_not_exist_is_not_found(stub):
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await notify(stub, uuid.uuid4())
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_notify_when_called_by_a_user_even_for_themselves_is_permission_denied(stub, user_a):
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.Notify(
+            pb.NotifyRequest(
+                user_id=str(user_a),
+                idempotency_key="self-made",
+                type=pb.NOTIFICATION_TYPE_KILL_SWITCH,
+                title="Fake alert",
+            ),
+            **as_user(user_a),
+        )
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert reason_of(refused.value) == "SERVICE_CALLER_REQUIRED"
