@@ -133,7 +133,8 @@ def grid_worst_case(
         if plan.quantity_per_grid is not None:
             amount = plan.quantity_per_grid * price
         else:
-            amount = allocated_capital / plan.grid_count  # type: ignore[operator]
+            assert allocated_capital is not None
+            amount = allocated_capital / plan.grid_count
         cumulative += amount
         levels.append(CommitmentLevel(index, _cents(amount), _cents(cumulative), None, price))
     drop = None

@@ -157,9 +157,10 @@ def decide(ctx: TradeContext, verdicts: tuple[Verdict, ...]) -> Decision:
 
 def largest_passing_quantity(ctx: TradeContext, failed: list[Verdict]) -> Decimal | None:
     """The largest smaller quantity that passes every rule, when size alone is the problem."""
-    if any(v.max_quantity is None for v in failed):
+    sizes = [v.max_quantity for v in failed if v.max_quantity is not None]
+    if len(sizes) < len(failed):
         return None
-    candidate = min(v.max_quantity for v in failed)  # type: ignore[type-var]
+    candidate = min(sizes)
     order = ctx.order
     if candidate <= 0 or candidate >= order.quantity:
         return None

@@ -177,10 +177,11 @@ def parse_order(request: pb.ValidateTradeRequest, fractional: bool) -> OrderRequ
         quantity = (notional / price).quantize(step, rounding=ROUND_DOWN)
         quantity_field = "order.notional"
     else:
-        quantity = parse_decimal(
+        parsed = parse_decimal(
             wire.quantity, "order.quantity", positive=True, allow_zero=False, max_places=places
         )
-        assert quantity is not None
+        assert parsed is not None
+        quantity = parsed
         quantity_field = "order.quantity"
     if quantity > MAX_QUANTITY:
         raise InvalidArgument(quantity_field, f"is above the maximum quantity {MAX_QUANTITY:,}")

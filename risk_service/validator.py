@@ -165,9 +165,8 @@ def _limits_summary(limits: EffectiveLimits) -> dict[str, Any]:
     summary = {}
     for name, limit in limits.limits.items():
         value = limit.value
-        if isinstance(value, frozenset):
-            value = sorted(item.value for item in value)
-        summary[name] = {"value": value, "source": limit.source}
+        shown = sorted(item.value for item in value) if isinstance(value, frozenset) else value
+        summary[name] = {"value": shown, "source": limit.source}
     return summary
 
 
