@@ -66,15 +66,19 @@ COMMUNITY_SORTS = {
 # ------------------------------------------------------------------------------ requests
 
 
-def parse_uuid(value: str, field: str, *, required: bool = True) -> uuid.UUID | None:
+def parse_uuid(value: str, field: str) -> uuid.UUID:
+    """A required id from the wire, or InvalidArgument naming the field."""
     if not value:
-        if required:
-            raise InvalidArgument(field, "is required")
-        return None
+        raise InvalidArgument(field, "is required")
     try:
         return uuid.UUID(value)
     except ValueError:
         raise InvalidArgument(field, "must be a UUID") from None
+
+
+def parse_optional_uuid(value: str, field: str) -> uuid.UUID | None:
+    """An optional id ("" = none)."""
+    return parse_uuid(value, field) if value else None
 
 
 def config_to_json(config: types_pb2.StrategyConfig) -> dict[str, Any]:
@@ -129,7 +133,7 @@ def new_backtest_from_spec(
         {name: getattr(spec.execution, name) for name in requests.EXECUTION_FIELDS}
     )
     return store.NewBacktest(
-        strategy_id=parse_uuid(spec.strategy_id, "spec.strategy_id", required=False),
+        strategy_id=parse_optional_uuid(spec.strategy_id, "spec.strategy_id"),
         config=config_to_json(config),
         symbol=symbol,
         timeframe=timeframe,
@@ -155,7 +159,7 @@ def new_listing(request: pb.PublishStrategyRequest) -> store.NewListing:
     if len(request.description) > 2000:
         raise InvalidArgument("description", "must be at most 2000 characters")
     return store.NewListing(
-        source_strategy_id=parse_uuid(request.strategy_id, "strategy_id", required=False),
+        source_strategy_id=parse_optional_uuid(request.strategy_id, "strategy_id"),
         name=name,
         description=request.description,
         config=config_to_json(request.config),

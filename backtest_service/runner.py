@@ -80,7 +80,23 @@ class EngineRunner:
 
 def engine_settings(execution: dict[str, str]) -> EngineSettings:
     """Engine settings with the request's overrides; the rest keep the realistic defaults."""
-    return EngineSettings(**{name: float(value) for name, value in execution.items()})
+
+    def number(name: str) -> float | None:
+        value = execution.get(name)
+        return float(value) if value else None
+
+    defaults = EngineSettings()
+    return dataclasses.replace(
+        defaults,
+        maker_fee_bps=number("maker_fee_bps"),
+        taker_fee_bps=number("taker_fee_bps"),
+        slippage_bps=_first_set(number("slippage_bps"), defaults.slippage_bps),
+        max_volume_share=_first_set(number("max_volume_share"), defaults.max_volume_share),
+    )
+
+
+def _first_set(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def stored_result(result: dict[str, Any]) -> JobResult:

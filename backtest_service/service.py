@@ -56,7 +56,7 @@ class BacktestServicer(pb_grpc.BacktestServiceServicer):
             user_id,
             limit=request.page.limit,
             cursor=request.page.cursor,
-            strategy_id=convert.parse_uuid(request.strategy_id, "strategy_id", required=False),
+            strategy_id=convert.parse_optional_uuid(request.strategy_id, "strategy_id"),
         )
         return pb.ListBacktestsResponse(
             backtests=[convert.backtest_message(row, details=False) for row in rows],

@@ -17,8 +17,8 @@ def check_strategy_config(
 
 def strategy_type_name(value: int, field: str = "config.strategy_type") -> str:
     """The stored name of a wire strategy type ("dca", "spot_grid", ...)."""
-    name = types_pb2.StrategyType.Name(value) if value in types_pb2.StrategyType.values() else ""
-    suffix = name.removeprefix("STRATEGY_TYPE_")
+    descriptor = types_pb2.StrategyType.DESCRIPTOR.values_by_number.get(value)
+    suffix = descriptor.name.removeprefix("STRATEGY_TYPE_") if descriptor else ""
     if not suffix or suffix == "UNSPECIFIED":
         raise InvalidArgument(field, "is required")
     return model.StrategyType[suffix].value

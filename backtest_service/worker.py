@@ -21,7 +21,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -185,7 +185,7 @@ class Worker:
             raise
 
     async def _heartbeat_until_done(
-        self, job: ClaimedJob, tracker: ProgressTracker, future: Awaitable
+        self, job: ClaimedJob, tracker: ProgressTracker, future: asyncio.Future
     ) -> None:
         while True:
             done, _ = await asyncio.wait({future}, timeout=self._heartbeat_interval)

@@ -80,4 +80,6 @@ def test_run_job_when_capital_overridden_runs_with_the_jobs_capital():
 def test_engine_settings_when_overrides_given_keeps_defaults_for_the_rest():
     settings = engine_settings({"taker_fee_bps": "7.5"})
     assert settings.taker_fee_bps == 7.5
+    assert settings.maker_fee_bps is None  # the asset class default
     assert settings.slippage_bps == EngineSettings().slippage_bps
+    assert engine_settings({"slippage_bps": "0"}).slippage_bps == 0.0  # zero is a choice
