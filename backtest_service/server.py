@@ -10,13 +10,14 @@ from backtest_service.backtests import BacktestJobs
 from backtest_service.bar_cache import DatabaseBarCache
 from backtest_service.config import BacktestSettings
 from backtest_service.convert import config_from_json
+from backtest_service.finisher import ServiceFinisher
 from backtest_service.jobs import JobQueue
 from backtest_service.marketplace import Marketplace
 from backtest_service.peers import NotificationPeer, RiskPeer
 from backtest_service.progress import ProgressHub
 from backtest_service.runner import EngineRunner
 from backtest_service.service import BacktestServicer, register
-from backtest_service.worker import JobRunner, ServiceFinisher, Worker
+from backtest_service.worker import JobRunner, Worker
 from servicekit.server import ServiceApp
 
 
