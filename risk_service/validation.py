@@ -145,7 +145,8 @@ def parse_order(request: pb.ValidateTradeRequest, fractional: bool) -> OrderRequ
         allowed = ", ".join(sorted(t.value for t in instrument.times_in_force))
         raise InvalidArgument("order.time_in_force", f"must be one of {allowed} for {asset.value}")
 
-    market_price = _price(request.price, "price", asset)
+    # The market price is information, not an order price: any precision up to 9 places.
+    market_price = _price(request.price, "price", asset, tick=False)
     limit_price = stop_price = None
     if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
         limit_price = _price(wire.limit_price, "order.limit_price", asset)
@@ -208,12 +209,13 @@ def parse_order(request: pb.ValidateTradeRequest, fractional: bool) -> OrderRequ
     )
 
 
-def _price(value: str, field: str, asset: AssetClass) -> Decimal:
+def _price(value: str, field: str, asset: AssetClass, *, tick: bool = True) -> Decimal:
+    """A positive price; ``tick``: within the instrument's price precision (order prices)."""
     number = parse_decimal(value, field, positive=True, allow_zero=False)
     assert number is not None
     if number > MAX_PRICE:
         raise InvalidArgument(field, f"is above the maximum price {MAX_PRICE:,}")
-    places = price_places(asset, number)
+    places = price_places(asset, number) if tick else MONEY_PLACES
     if -number.as_tuple().exponent > places:  # type: ignore[operator]
         raise InvalidArgument(field, f"has more than {places} decimal places")
     return number

@@ -42,7 +42,16 @@ CASES = [
     ("huge quantity", _set("order.quantity", "10000000000"), INVALID, "order.quantity"),
     ("absurd exponent", _set("order.quantity", "1e999999"), INVALID, "order.quantity"),
     ("fractional shares not enabled", _set("order.quantity", "1.5"), INVALID, "order.quantity"),
-    ("price with three places", _set("price", "150.001"), INVALID, "price"),
+    (
+        "limit price with three places",
+        lambda r: (
+            _set("order.order_type", types.ORDER_TYPE_LIMIT)(r),
+            _set("order.limit_price", "150.001")(r),
+        ),
+        INVALID,
+        "order.limit_price",
+    ),
+    ("market price with ten places", _set("price", "150.0000000001"), INVALID, "price"),
     ("not a number", _set("account.buying_power", "lots"), INVALID, "account.buying_power"),
     ("negative buying power", _set("account.buying_power", "-1"), INVALID, "account.buying_power"),
     ("zero equity", _set("account.equity", "0"), INVALID, "account.equity"),

@@ -425,3 +425,9 @@ async def test_denial_writes_one_risk_event_and_no_ledger_row(stub, admin):
     events = await admin.fetch("select user_id, strategy_id from risk_events")
     assert [str(e["user_id"]) for e in events] == [DEMO_USER]
     assert await admin.fetchval("select count(*) from risk_approved_orders") == 0
+
+
+async def test_validate_when_market_price_has_eight_places_passes(shared_stub):
+    # The market price is information (a feed's last price), not an order price.
+    response = await validate(shared_stub, trade_request(price="150.12345678"))
+    assert response.allowed, response.message
