@@ -8,12 +8,8 @@ import asyncio
 import contextlib
 import datetime as dt
 
-import pytest
-
 from tests.gateway.payloads import dca_config
 from tests.gateway.sse_client import Event, read_events
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 PATIENCE_SECONDS = 60.0
 

@@ -15,9 +15,9 @@ from tests.testkit.database import ClonedDatabase, unique_database_name
 from tests.testkit.services import create_user, user_token
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def stack_database(embedded_cluster, migrated_template) -> AsyncIterator[ClonedDatabase]:
-    """One migrated database for the run's stack (tests isolate by using fresh users)."""
+    """One migrated database for a module's stack (tests isolate by using fresh users)."""
     cloned = await embedded_cluster.create_database(
         unique_database_name("gateway"), template=migrated_template
     )
@@ -27,7 +27,9 @@ async def stack_database(embedded_cluster, migrated_template) -> AsyncIterator[C
         await embedded_cluster.drop_database(cloned.name)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: no stack thread may outlive its module, because the
+# schemathesis module needs a process without one (see stack_process.py).
+@pytest.fixture(scope="module")
 def stack(stack_database) -> Iterator[GatewayStack]:
     """Every service and the gateway, running against ``stack_database``."""
     running = GatewayStack(stack_database).start()

@@ -8,8 +8,6 @@ import pytest
 from servicekit.auth import mint_token
 from tests.testkit.services import TEST_JWT_SECRET, service_token, user_token
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 PROTECTED = "/v1/notifications/unread-count"
 
 

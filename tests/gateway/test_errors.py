@@ -10,8 +10,6 @@ from gateway.errors import STATUS_TABLE, UPSTREAM_FAILURE, install_error_handler
 from gateway.request_ids import RequestIdMiddleware
 from tests.gateway.asgi_app import asgi_client
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 SECRET_DETAIL = "Traceback (most recent call last): asyncpg.exceptions password=hunter2"
 
 

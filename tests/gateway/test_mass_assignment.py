@@ -6,8 +6,6 @@ import pytest
 
 from tests.gateway.payloads import dca_config
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 def _refused(response, field: str) -> None:
     assert response.status_code == 400, response.text

@@ -22,8 +22,6 @@ from tests.testkit.services import service_metadata
 from trading.notification.v1 import notification_service_pb2 as npb
 from trading.notification.v1 import notification_service_pb2_grpc as npb_grpc
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 @dataclass(frozen=True)
 class Case:

@@ -11,8 +11,6 @@ from gateway.rate_limit import TokenBucketLimiter
 from tests.gateway.asgi_app import asgi_client
 from tests.gateway.payloads import dca_config
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 class FakeClock:
     def __init__(self) -> None:
