@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import sys
+
 import uvicorn
 
 from gateway.app import create_app
@@ -11,8 +14,23 @@ from servicekit.settings import load_settings
 from servicekit.telemetry import shutdown_tracing
 
 
+def _check_address_free(host: str, port: int) -> None:
+    """Stop with one clear line when the address is taken (before any start-up noise)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As uvicorn binds: a port in TIME_WAIT is free, one with a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            print(f"gateway: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+            sys.exit(1)
+
+
 def main() -> None:
     settings = load_settings(GatewaySettings)
+    _check_address_free(settings.host, settings.port)
     configure_logging("gateway", settings.log_level)
     app = create_app(settings)
     try:
