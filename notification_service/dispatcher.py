@@ -115,6 +115,10 @@ class DeliveryDispatcher:
         notification, preferences = await self._store.delivery_context(delivery)
         if notification is None:
             raise PermanentDeliveryError("the notification no longer exists")
+        if delivery.channel not in preferences.channels:
+            raise PermanentDeliveryError(
+                f"the user switched the {delivery.channel.value} channel off before it was sent"
+            )
         await channel.send(notification, preferences)
 
     async def _retry_or_give_up(self, delivery: ClaimedDelivery, reason: str) -> None:

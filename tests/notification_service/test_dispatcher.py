@@ -32,34 +32,58 @@ async def store(database):
         await pool.close()
 
 
+def system_notification(key: str) -> NewNotification:
+    return NewNotification(
+        type=NotificationType.SYSTEM,
+        severity=Severity.INFO,
+        title="Dispatcher test",
+        body="",
+        idempotency_key=f"{key}:{uuid.uuid4()}",
+    )
+
+
+def webhook_preferences(url: str) -> Preferences:
+    return Preferences(
+        channels=frozenset({OutgoingChannel.WEBHOOK}),
+        webhook_url=url,
+        webhook_secret=WEBHOOK_SECRET,
+    )
+
+
+def webhook_dispatcher(store: NotificationStore) -> DeliveryDispatcher:
+    channel = WebhookChannel(timeout_seconds=2.0)
+    return DeliveryDispatcher(store, {OutgoingChannel.WEBHOOK: channel}, RetryPolicy())
+
+
+async def test_dispatch_when_user_switched_channel_off_before_sending_records_failure(
+    store, database, user_a
+):
+    async with webhook_receiver() as receiver:
+        await store.update_preferences(user_a, webhook_preferences(receiver.url))
+        stored = await store.store(user_a, system_notification("off"))
+        await store.update_preferences(user_a, Preferences())
+        dispatcher = webhook_dispatcher(store)
+        try:
+            assert await dispatcher.dispatch_due() == 1
+        finally:
+            await dispatcher.close()
+        rows = await wait_until_settled(database, str(stored.result.notification.id))
+    assert receiver.requests == []
+    assert rows["webhook"]["status"] == "failed"
+    assert "switched the webhook channel off" in rows["webhook"]["last_error"]
+
+
 async def test_dispatch_when_claim_of_a_crashed_dispatcher_expires_delivers_it(
     store, database, user_a
 ):
     async with webhook_receiver() as receiver:
-        await store.update_preferences(
-            user_a,
-            Preferences(
-                channels=frozenset({OutgoingChannel.WEBHOOK}),
-                webhook_url=receiver.url,
-                webhook_secret=WEBHOOK_SECRET,
-            ),
-        )
-        stored = await store.store(
-            user_a,
-            NewNotification(
-                type=NotificationType.SYSTEM,
-                severity=Severity.INFO,
-                title="Lease test",
-                body="",
-                idempotency_key=f"lease:{uuid.uuid4()}",
-            ),
-        )
+        await store.update_preferences(user_a, webhook_preferences(receiver.url))
+        stored = await store.store(user_a, system_notification("lease"))
         notification = stored.result.notification
         assert notification is not None and stored.queued_deliveries == 1
         # A dispatcher claims it and dies before recording anything.
         [crashed] = await store.claim_due_deliveries(limit=10, lease_seconds=1.0)
-        channel = WebhookChannel(timeout_seconds=2.0)
-        survivor = DeliveryDispatcher(store, {OutgoingChannel.WEBHOOK: channel}, RetryPolicy())
+        survivor = webhook_dispatcher(store)
         try:
             assert await survivor.dispatch_due() == 0  # still leased
             async with asyncio.timeout(5.0):
