@@ -2,9 +2,9 @@
 
 Bar k of a strategy's feed is released at ``anchor + k x interval / speed`` (the anchor is
 stored with the strategy), so a restarted executor resumes where it was, catching up on
-the bars released while it was down (or, after a long downtime, moving the anchor). The series is the deterministic
-synthetic one (the same one backtests use), cut to a fixed window so every strategy on
-a symbol sees the same bars.
+the bars released while it was down (or, after a long downtime, moving the anchor). The
+series is the deterministic synthetic one (the same one backtests use), cut to a fixed
+window so every strategy on a symbol sees the same bars.
 """
 
 from __future__ import annotations

@@ -112,16 +112,24 @@ class OrderFlow:
                 connection, user_id=bot.user_id, strategy_id=bot.strategy_id,
                 broker=bot.broker_name, request=request, bar_at=bar_at, tag=tag,
             )
-        await self.sync(bot, order, bar_at)
+        await self.sync(bot, order, bar_at, fresh=True)
         return Placement(cid, True)
 
-    async def sync(self, bot: BotContext, order: ledger.OrderRow, bar_at: datetime) -> None:
-        """Submit a pending order (idempotently) or fetch its state; apply what the broker says."""
+    async def sync(
+        self, bot: BotContext, order: ledger.OrderRow, bar_at: datetime, *, fresh: bool = False
+    ) -> None:
+        """Submit a pending order or fetch its state; apply what the broker says.
+
+        A pending order that is not ``fresh`` (written by an earlier attempt, perhaps by a
+        process that died after sending it) is looked up first and sent only if the broker
+        does not have it; the broker's duplicate refusal is the last line of defence.
+        """
         try:
-            if order.status == OrderStatus.PENDING_SUBMIT:
-                report = await submit_idempotently(bot.broker, order.request())
-            else:
+            report = None
+            if not fresh or order.status != OrderStatus.PENDING_SUBMIT:
                 report = await bot.broker.get_order(order.client_order_id)
+            if report is None and order.status == OrderStatus.PENDING_SUBMIT:
+                report = await submit_idempotently(bot.broker, order.request())
         except BrokerUnavailable as error:
             log.warning("broker unavailable for %s: %s", order.client_order_id, error)
             return

@@ -18,7 +18,7 @@ from executor_service import config_codec, ledger
 from executor_service.brokers.base import Broker
 from executor_service.feed import bar_at, feed_bars, index_of
 from executor_service.order_flow import BotContext, OrderFlow
-from executor_service.store import StrategyRow, StrategyStore, strategy_from_record
+from executor_service.store import StrategyRow, StrategyStore
 
 log = logging.getLogger("executor_service.reconcile")
 
@@ -38,13 +38,7 @@ async def reconcile(
     try:
         async with pool.acquire() as connection:
             in_flight = await ledger.open_orders(connection)
-            rows = {
-                r["id"]: strategy_from_record(r)
-                for r in await connection.fetch(
-                    "select * from trading_strategies where id = any($1::uuid[])",
-                    list({order.strategy_id for order in in_flight}),
-                )
-            }
+        rows = await strategies.by_ids(list({order.strategy_id for order in in_flight}))
         for order in in_flight:
             row = rows[order.strategy_id]
             context = _context(row, broker_for)

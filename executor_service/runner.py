@@ -31,6 +31,7 @@ from executor_service.brokers.paper import PaperExchange
 from executor_service.feed import Bar, bar_at, feed_bars, index_of, release_time
 from executor_service.order_flow import BotContext, OrderFlow
 from executor_service.order_ids import client_order_id
+from executor_service.order_state import OrderStatus
 from executor_service.store import StrategyRow, StrategyStore
 from strategies.orders import AmendOrder, CancelOrder, Fill, PlaceOrder
 
@@ -65,6 +66,7 @@ class StrategyRun:
         self._cid_of: dict[int, str] = {}
         self._id_of: dict[str, int] = {}
         self._replaying = False
+        self._first_bar = True  # the first live bar syncs every open order
 
     def _cid(self, bar: Bar, key: str) -> str:
         return client_order_id(self.row.id, bar.at, f"{self._epoch}:{key}")
@@ -86,12 +88,20 @@ class StrategyRun:
     async def process(self, index: int) -> None:
         """Handle bar ``index`` live: match, sync, hand events to the bot, decide."""
         bar = bar_at(self.bars, index)
+        touched: set[str] | None = None
         if self._exchange is not None:
-            await self._exchange.match_bar(self.row.user_id, self.row.base_symbol, bar.at, bar)
+            touched = await self._exchange.match_bar(
+                self.row.user_id, self.row.base_symbol, bar.at, bar
+            )
         async with self._pool.acquire() as connection:
             open_orders = await ledger.open_orders(connection, self.row.id)
         for order in open_orders:
-            await self._flow.sync(self.context, order, bar.at)
+            # The paper exchange says which orders this bar changed; others are polled.
+            if touched is None or order.client_order_id in touched or (
+                order.status == OrderStatus.PENDING_SUBMIT or self._first_bar
+            ):
+                await self._flow.sync(self.context, order, bar.at)
+        self._first_bar = False
         async with self._pool.acquire() as connection:
             events = await ledger.bar_events(connection, self.row.id, bar.at, bar.at)
         await self._step(bar, events.get(bar.at, []))

@@ -292,6 +292,14 @@ class StrategyStore:
         )
         return [strategy_from_record(record) for record in records]
 
+    async def by_ids(self, strategy_ids: list[uuid.UUID]) -> dict[uuid.UUID, StrategyRow]:
+        """Strategies by id, deleted ones included (service role: reconciliation)."""
+        records = await self._pool.fetch(
+            f"select {_STRATEGY_COLUMNS} from trading_strategies where id = any($1::uuid[])",
+            strategy_ids,
+        )
+        return {record["id"]: strategy_from_record(record) for record in records}
+
     async def anchor_feed(self, strategy_id: uuid.UUID, anchor: datetime) -> None:
         """Set where the strategy's feed schedule starts (the runner's pick-up, or a skip)."""
         await self._pool.execute(

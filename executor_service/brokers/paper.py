@@ -132,13 +132,15 @@ class PaperExchange:
 
     async def match_bar(
         self, user_id: uuid.UUID, symbol: str, bar_at: datetime, bar: BarLike
-    ) -> int:
-        """Fill the account's open orders on ``symbol`` that this bar trades; the count.
+    ) -> set[str]:
+        """Fill the account's open orders on ``symbol`` that this bar trades.
+
+        Returns the client order ids this bar changed (filled or closed).
 
         Only orders decided before the bar are eligible, and an order fills at most once
         per bar (a unique key), so matching a bar again changes nothing.
         """
-        filled = 0
+        touched: set[str] = set()
         async with self._pool.acquire() as connection, connection.transaction():
             await self._ensure_account(connection, user_id)
             cash = await connection.fetchval(
@@ -169,6 +171,7 @@ class PaperExchange:
                         if fill_price(order["side"], order["order_type"], order["limit_price"],
                                       bar, self.terms, order["stop_price"]) is not None:
                             await _close(connection, order, "insufficient position to sell")
+                            touched.add(order["client_order_id"])
                         continue
                 quote = quote_fill(
                     order["side"], order["order_type"], order["limit_price"], remaining, bar,
@@ -178,18 +181,19 @@ class PaperExchange:
                     if order["side"] == "buy" and order["order_type"] == "market":
                         # A market buy the account cannot pay for any more of.
                         await _close(connection, order, "insufficient cash")
+                        touched.add(order["client_order_id"])
                     continue
                 cash = await _record_fill(connection, order, quote, bar_at, cash)
                 if order["side"] == "sell":
                     held -= quote.quantity
                 else:
                     held += quote.quantity
-                filled += 1
+                touched.add(order["client_order_id"])
             await connection.execute(
                 "update paper_accounts set cash = $2, updated_at = now() where user_id = $1",
                 user_id, cash,
             )
-        return filled
+        return touched
 
 
 async def _close(connection: asyncpg.Connection, order: asyncpg.Record, reason: str) -> None:

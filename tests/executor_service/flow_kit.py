@@ -51,11 +51,11 @@ async def wait_for(connection: asyncpg.Connection, query: str, predicate, timeou
             return value
         if time.monotonic() > deadline:
             orders = await connection.fetch(
-                "select client_order_id, side, order_type, status, quantity, filled_qty, tag,"
-                " reject_reason from bot_orders order by created_at")
+                "select user_id, order_type, status, tag, count(*) from bot_orders"
+                " group by 1, 2, 3, 4")
             events = await connection.fetch(
-                "select kind, payload->>'message' as message from outbox"
-                " where kind <> 'trade_executed'")
+                "select kind, attempts, last_error, delivered_at is null as pending, count(*)"
+                " from outbox group by 1, 2, 3, 4")
             raise AssertionError(
                 f"timed out waiting on {query!r} (last value {value!r});"
                 f" orders: {[dict(o) for o in orders]}; events: {[dict(e) for e in events]}"

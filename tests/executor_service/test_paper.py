@@ -44,8 +44,8 @@ def buy(cid: str, quantity: str, order_type: str = "market", limit: str | None =
 async def test_market_buy_when_next_bar_fills_at_open_plus_slippage_with_fee(exchange, user_a):
     account = exchange.account(user_a)
     await account.submit_order(buy("c1", "10"))
-    assert await exchange.match_bar(user_a, "BTC/USD", T0, BAR) == 0  # the decision bar itself
-    assert await exchange.match_bar(user_a, "BTC/USD", T0 + timedelta(minutes=1), BAR) == 1
+    assert await exchange.match_bar(user_a, "BTC/USD", T0, BAR) == set()  # the decision bar
+    assert await exchange.match_bar(user_a, "BTC/USD", T0 + timedelta(minutes=1), BAR) == {"c1"}
     order = await account.get_order("c1")
     fill = order.fills[0]
     assert (order.status, order.filled_qty) == ("filled", Decimal(10))
