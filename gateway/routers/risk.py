@@ -38,6 +38,15 @@ def _decimal(text: str) -> Decimal:
     return value if value.is_finite() else Decimal(0)
 
 
+def _time_in_force(chosen: str | None, asset_class: int) -> int:
+    """The order's time in force; unset: GTC for crypto (it trades around the clock), else DAY."""
+    if chosen:
+        return enum_number(types_pb2.TimeInForce.DESCRIPTOR, chosen)
+    if asset_class == types_pb2.ASSET_CLASS_CRYPTO:
+        return types_pb2.TIME_IN_FORCE_GTC
+    return types_pb2.TIME_IN_FORCE_DAY
+
+
 def _account(
     strategy: executor_pb.Strategy,
     positions: list[types_pb2.Position],
@@ -99,9 +108,7 @@ async def preview_trade(body: TradePreviewRequest, session: UserSession) -> Any:
             symbol=order.symbol,
             side=enum_number(types_pb2.Side.DESCRIPTOR, order.side),
             order_type=enum_number(types_pb2.OrderType.DESCRIPTOR, order.order_type),
-            time_in_force=enum_number(types_pb2.TimeInForce.DESCRIPTOR, order.time_in_force)
-            if order.time_in_force
-            else 0,
+            time_in_force=_time_in_force(order.time_in_force, strategy.config.asset_class),
             quantity=order.quantity or "",
             notional=order.notional or "",
             limit_price=order.limit_price or "",
@@ -124,6 +131,13 @@ async def preview_trade(body: TradePreviewRequest, session: UserSession) -> Any:
     return to_json(await session.risk.ValidateTrade(request))
 
 
+def _rounded(text: str, places: int = 6) -> str:
+    """A backtest figure at the precision the risk service accepts (empty stays empty)."""
+    if not text:
+        return ""
+    return str(_decimal(text).quantize(Decimal(1).scaleb(-places)))
+
+
 async def _latest_backtest_metrics(session: Session, strategy_id: str) -> pb.BacktestMetrics | None:
     reply = await session.backtest.ListBacktests(
         backtest_pb.ListBacktestsRequest(
@@ -136,9 +150,9 @@ async def _latest_backtest_metrics(session: Session, strategy_id: str) -> pb.Bac
         if backtest.status == backtest_pb.BACKTEST_STATUS_COMPLETED:
             metrics = backtest.metrics
             return pb.BacktestMetrics(
-                max_drawdown_pct=metrics.max_drawdown_pct,
-                annualized_volatility_pct=metrics.volatility_pct,
-                sharpe_ratio=metrics.sharpe_ratio,
+                max_drawdown_pct=_rounded(metrics.max_drawdown_pct),
+                annualized_volatility_pct=_rounded(metrics.volatility_pct),
+                sharpe_ratio=_rounded(metrics.sharpe_ratio),
             )
     return None
 
