@@ -184,3 +184,72 @@ def test_every_case_names_a_route_that_exists():
 def test_every_public_case_says_why():
     for key, case in CASES.items():
         assert (case.expected == {404}) != bool(case.why_public), key
+
+
+# Routes that take an object id in the body or the query rather than the path.
+BODY_AND_QUERY_CASES = {
+    "submit a backtest of A's strategy": (
+        "POST",
+        "/v1/backtests",
+        lambda ids: {"json": {"strategy_id": ids["strategy"], "timeframe": "1h"}},
+    ),
+    "publish A's strategy": (
+        "POST",
+        "/v1/marketplace/strategies",
+        lambda ids: {"json": {"strategy_id": ids["strategy"]}},
+    ),
+    "preview a trade of A's strategy": (
+        "POST",
+        "/v1/risk/trade-preview",
+        lambda ids: {
+            "json": {
+                "strategy_id": ids["strategy"],
+                "order": {"symbol": "BTC/USD", "side": "buy", "notional": "10"},
+                "price": "40000",
+            }
+        },
+    ),
+    "limits with A's strategy": (
+        "GET",
+        "/v1/risk/limits",
+        lambda ids: {"params": {"strategy_id": ids["strategy"]}},
+    ),
+}
+
+
+@pytest.mark.parametrize("case_name", sorted(BODY_AND_QUERY_CASES))
+async def test_body_or_query_id_when_user_b_names_user_a_object_is_404(
+    case_name, alices_objects, new_user
+):
+    alice, objects = alices_objects
+    bob = await new_user()
+    method, path, arguments = BODY_AND_QUERY_CASES[case_name]
+    response = await bob.client.request(method, path, **arguments(objects.ids))
+    assert response.status_code == 404, f"{case_name}: {response.status_code} {response.text}"
+    assert await _snapshot(alice, objects.ids) == objects.snapshot
+
+
+async def test_mark_read_when_user_b_names_user_a_notification_marks_nothing(
+    alices_objects, new_user
+):
+    alice, objects = alices_objects
+    bob = await new_user()
+    response = await bob.client.post(
+        "/v1/notifications/read", json={"notification_ids": [objects.ids["notification"]]}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["marked_count"] == 0
+    mine = (await alice.client.get("/v1/notifications")).json()["notifications"]
+    assert [n["read"] for n in mine if n["id"] == objects.ids["notification"]] == [False]
+
+
+async def test_list_backtests_when_user_b_filters_by_user_a_strategy_is_empty(
+    alices_objects, new_user
+):
+    _, objects = alices_objects
+    bob = await new_user()
+    response = await bob.client.get(
+        "/v1/backtests", params={"strategy_id": objects.ids["strategy"]}
+    )
+    assert response.status_code == 200
+    assert response.json()["backtests"] == []
