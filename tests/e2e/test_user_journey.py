@@ -53,9 +53,10 @@ async def test_user_journey_when_everything_runs_trades_reach_the_browser(new_us
         "/v1/backtests",
         json={
             "strategy_id": strategy_id,
-            "start_time": (end - dt.timedelta(days=30)).isoformat(),
+            # Minute bars over two weeks: long enough for progress to show.
+            "start_time": (end - dt.timedelta(days=14)).isoformat(),
             "end_time": end.isoformat(),
-            "timeframe": "1h",
+            "timeframe": "1m",
             "data_source": "synthetic",
         },
     )
@@ -74,7 +75,12 @@ async def test_user_journey_when_everything_runs_trades_reach_the_browser(new_us
                 break
     assert events[-1].name == "result"
     assert events[-1].json()["status"] == "completed", events[-1].data
+    progress = [e.json() for e in events[:-1]]
     assert all(e.name == "progress" for e in events[:-1])
+    assert all(p["backtest_id"] == backtest_id for p in progress)
+    fractions = [p["progress"] for p in progress]
+    assert fractions == sorted(fractions), "progress never goes back"
+    assert all(0 <= f <= 1 for f in fractions)
     finished = await alice.client.get(f"/v1/backtests/{backtest_id}")
     assert finished.json()["metrics"]["trade_count"] >= 0
     assert finished.json()["equity_curve"], "a completed backtest has its equity curve"
