@@ -36,6 +36,8 @@ from trading.types.v1 import types_pb2 as tpb
 log = logging.getLogger("executor_service.order_flow")
 
 # Exits the strategy library tags as risk exits: their fill pauses the strategy.
+REPEAT_WINDOW_SECONDS = 300.0
+
 _PAUSING_TAGS = {"stop_loss": "stop_loss_triggered", "daily_loss": "daily_loss_limit_breached"}
 
 
@@ -187,7 +189,22 @@ class OrderFlow:
         )
 
     async def _record_block(self, bot, request: OrderRequest, event_type, message, data) -> None:
-        async with self._pool.acquire() as connection:
+        """Record the block (replays find it by client order id) and tell the user, once per
+        strategy and reason within ``REPEAT_WINDOW``: a bot asking again every bar must not
+        flood the user's feed."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            repeated = await connection.fetchval(
+                """
+                select exists (select 1 from outbox
+                    where user_id = $1 and kind = 'risk_event'
+                      and created_at > now() - make_interval(secs => $4)
+                      and payload->>'strategyId' = $2 and payload->>'eventType' = $3
+                      and coalesce(payload->'eventData'->>'reason_code', '') = $5
+                      and last_error not like 'suppressed%')
+                """,
+                bot.user_id, str(bot.strategy_id), event_type, REPEAT_WINDOW_SECONDS,
+                data.get("reason_code", ""),
+            )
             await ledger.write_outbox(
                 connection, bot.user_id, "risk_event", _blocked_key(request.client_order_id),
                 {
@@ -200,6 +217,13 @@ class OrderFlow:
                     "message": message,
                 },
             )
+            if repeated:
+                await connection.execute(
+                    "update outbox set delivered_at = now(),"
+                    " last_error = 'suppressed: the same block was notified recently'"
+                    " where idempotency_key = $1 and delivered_at is null",
+                    _blocked_key(request.client_order_id),
+                )
 
     async def _flag(self, order: ledger.OrderRow, why: str) -> None:
         await self._pool.execute(

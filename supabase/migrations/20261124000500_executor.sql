@@ -186,6 +186,8 @@ create table public.outbox (
 
 create index outbox_pending_idx on public.outbox (next_attempt_at, id)
     where delivered_at is null and given_up_at is null;
+-- Repeats of a block notification are suppressed per strategy (order_flow.py).
+create index outbox_recent_idx on public.outbox (user_id, kind, created_at desc);
 
 -- ---------------------------------------------------------------------------
 -- The built-in paper exchange's own durable ledger (the "broker side")

@@ -53,8 +53,8 @@ async def test_bots_when_running_on_paper_every_order_validated_and_every_fill_n
                         pb.StopStrategyRequest(user_id=str(user_a), strategy_id=strategy_id),
                         metadata=user_metadata(user_a), timeout=5)
                 await wait_for(connection,
-                               "select count(*) from outbox where delivered_at is null",
-                               lambda n: n == 0, 30)
+                               "select count(*) from outbox where delivered_at is null"
+                               " and user_id = $1", lambda n: n == 0, 30, user_a)
                 orders = await stub.ListOrders(pb.ListOrdersRequest(user_id=str(user_a)),
                                                metadata=user_metadata(user_a), timeout=5)
                 positions = await stub.ListPositions(pb.ListPositionsRequest(
