@@ -193,6 +193,12 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
         row = await self._strategies.get(user_id, strategy_id)
         if row.status == Status.ACTIVE:
             return pb.ActivateStrategyResponse(strategy=strategy_message(row))
+        if row.broker != "paper":
+            # The Alpaca adapter is not wired into the runner yet (docs/executor.md).
+            raise FailedPrecondition(
+                "only paper-exchange strategies can run on this version",
+                field="broker", reason="BROKER_NOT_AVAILABLE",
+            )
         config = strategy_message(row).config
         try:
             check_against_limits(config, await self._risk.effective_limits(user_id, config))
