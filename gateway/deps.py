@@ -1,5 +1,8 @@
 """Dependencies of the routes, as ``Annotated`` types: settings, the caller, the services.
 
+Every dependency is ``async def``: FastAPI runs a plain ``def`` one in a worker thread,
+a thread hop per dependency per request for what is a dictionary lookup.
+
 ``Session`` is what a route talks to the services through: the caller's own bearer
 token and the request id go in every call's metadata, and every call has a deadline
 (unary calls ``call_deadline_seconds``, streams ``stream_deadline_seconds``), so a
@@ -37,11 +40,11 @@ _bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> GatewaySettings:
+async def get_settings(request: Request) -> GatewaySettings:
     return request.app.state.settings
 
 
-def get_upstreams(request: Request) -> Upstreams:
+async def get_upstreams(request: Request) -> Upstreams:
     return request.app.state.upstreams
 
 
@@ -135,7 +138,7 @@ class Session:
         return self.user.id_str
 
 
-def user_session(
+async def user_session(
     user: CurrentUser,
     settings: Settings,
     upstreams: Annotated[Upstreams, Depends(get_upstreams)],
@@ -149,7 +152,7 @@ UserSession = Annotated[Session, Depends(user_session)]
 def rate_limited(bucket: str):
     """A dependency taking one token of the user's ``bucket`` (429 with Retry-After)."""
 
-    def take_token(request: Request, user: CurrentUser) -> None:
+    async def take_token(request: Request, user: CurrentUser) -> None:
         limiter: TokenBucketLimiter = request.app.state.user_limiters[bucket]
         wait = limiter.acquire((bucket, user.id))
         if wait:

@@ -60,9 +60,19 @@ async def test_cors_when_origin_is_not_allowed_gets_no_cors_headers():
     assert "access-control-allow-origin" not in response.headers
 
 
-async def test_trace_when_browser_sends_traceparent_continues_into_the_service(new_user):
+def _recording_tracer_provider() -> TracerProvider:
+    """The process's SDK provider, installed here when none is (no OTLP endpoint in tests:
+    servicekit leaves the API's no-op provider, whose tracers then delegate to this one)."""
     provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)
+    if not isinstance(provider, TracerProvider):
+        trace.set_tracer_provider(TracerProvider())
+        provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider), "another provider was installed"
+    return provider
+
+
+async def test_trace_when_browser_sends_traceparent_continues_into_the_service(new_user):
+    provider = _recording_tracer_provider()
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     alice = await new_user()
