@@ -240,4 +240,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code, fixed = _OWN_ERRORS.get(error.status_code, ("error", "error"))
-        return error_response(error.status_code, code, fixed, headers=error.headers)
+        headers = dict(error.headers) if error.headers else None
+        return error_response(error.status_code, code, fixed, headers=headers)

@@ -18,12 +18,21 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from pydantic import BaseModel, ConfigDict, Field, create_model
+
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
+V = TypeVar("V", bound=int)
+M = TypeVar("M", bound=Message)
+# Descriptors are walked reflectively; the stubs type their links as optional and split
+# the upb and pure-Python classes, so the walking functions take them as Any.
+FieldInfo = Any
 
 TIMESTAMP = timestamp_pb2.Timestamp.DESCRIPTOR.full_name
 UNSPECIFIED = "unspecified"
@@ -58,6 +67,15 @@ def enum_json_name(descriptor: EnumDescriptor, number: int) -> str:
     return value.name.removeprefix(_enum_prefix(descriptor)).lower()
 
 
+def enum_value(enum_class: _EnumTypeWrapper[V], json_name: str | None) -> V:
+    """The typed value of a generated enum named ``json_name`` (None: its UNSPECIFIED).
+
+    ``enum_value(types_pb2.Side, "buy") == types_pb2.SIDE_BUY``; ValueError when unknown.
+    """
+    prefix = _enum_prefix(enum_class.DESCRIPTOR)
+    return enum_class.Value(prefix + (json_name or UNSPECIFIED).upper())
+
+
 def enum_number(descriptor: EnumDescriptor, json_name: str) -> int:
     """The number of the value called ``json_name`` (ValueError when there is none)."""
     value = descriptor.values_by_name.get(_enum_prefix(descriptor) + json_name.upper())
@@ -77,7 +95,8 @@ def enum_type(descriptor: EnumDescriptor, *, with_unspecified: bool = True) -> t
         if not with_unspecified:
             names = [name for name in names if name != UNSPECIFIED]
         class_name = descriptor.name if with_unspecified else f"{descriptor.name}Choice"
-        _enum_classes[key] = enum.Enum(class_name, {n: n for n in names}, type=str)  # type: ignore[misc]
+        members = {name: name for name in names}
+        _enum_classes[key] = enum.Enum(class_name, members, type=str)  # type: ignore[assignment]
     return _enum_classes[key]
 
 
@@ -108,7 +127,7 @@ def input_model(
 
 
 def _model(
-    descriptor: Descriptor, direction: str, exclude: frozenset[str], name: str | None
+    descriptor: Any, direction: str, exclude: frozenset[str], name: str | None
 ) -> type[BaseModel]:
     key = (descriptor.full_name, direction, exclude)
     if key in _models:
@@ -126,15 +145,15 @@ def _model(
     return model
 
 
-def _is_repeated(field: FieldDescriptor) -> bool:
+def _is_repeated(field: FieldInfo) -> bool:
     return field.is_repeated
 
 
-def _is_map(field: FieldDescriptor) -> bool:
+def _is_map(field: FieldInfo) -> bool:
     return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
 
 
-def _single_type(field: FieldDescriptor, direction: str) -> tuple[Any, dict]:
+def _single_type(field: FieldInfo, direction: str) -> tuple[Any, dict]:
     """The Python type of one value of ``field`` and the Field() constraints it takes."""
     if field.type == FieldDescriptor.TYPE_ENUM:
         # "unspecified" is accepted in requests too, so what a GET returned can be sent back.
@@ -156,7 +175,7 @@ def _single_type(field: FieldDescriptor, direction: str) -> tuple[Any, dict]:
     return python_type, constraints
 
 
-def _field_type(field: FieldDescriptor, direction: str) -> tuple[Any, Any]:
+def _field_type(field: FieldInfo, direction: str) -> tuple[Any, Any]:
     if _is_map(field):
         value_field = field.message_type.fields_by_name["value"]
         value_type, _ = _single_type(value_field, direction)
@@ -179,6 +198,7 @@ def _field_type(field: FieldDescriptor, direction: str) -> tuple[Any, Any]:
 def to_json(message: Message) -> dict[str, Any]:
     """A message as the JSON the output model of its type describes."""
     result: dict[str, Any] = {}
+    field: FieldInfo
     for field in message.DESCRIPTOR.fields:
         value = getattr(message, field.name)
         if _is_map(field):
@@ -195,7 +215,7 @@ def to_json(message: Message) -> dict[str, Any]:
     return result
 
 
-def _value_to_json(field: FieldDescriptor, value: Any) -> Any:
+def _value_to_json(field: FieldInfo, value: Any) -> Any:
     if field.type == FieldDescriptor.TYPE_ENUM:
         return enum_json_name(field.enum_type, value)
     if field.type == FieldDescriptor.TYPE_MESSAGE:
@@ -205,7 +225,7 @@ def _value_to_json(field: FieldDescriptor, value: Any) -> Any:
     return value
 
 
-def from_json(data: dict[str, Any] | BaseModel, message_class: type[Message]) -> Message:
+def from_json(data: dict[str, Any] | BaseModel, message_class: type[M]) -> M:
     """Build ``message_class`` from validated input (None and missing = proto default)."""
     if isinstance(data, BaseModel):
         data = data.model_dump(exclude_none=True)
@@ -218,7 +238,7 @@ def _fill(message: Message, data: dict[str, Any]) -> None:
     for name, value in data.items():
         if value is None:
             continue
-        field = message.DESCRIPTOR.fields_by_name[name]
+        field: FieldInfo = message.DESCRIPTOR.fields_by_name[name]
         if _is_map(field):
             getattr(message, name).update(value)
         elif _is_repeated(field):
@@ -234,7 +254,7 @@ def _fill(message: Message, data: dict[str, Any]) -> None:
             setattr(message, name, _value_from_json(field, value))
 
 
-def _set_message(target: Message, field: FieldDescriptor, value: Any) -> None:
+def _set_message(target: Any, field: FieldInfo, value: Any) -> None:
     if field.message_type.full_name == TIMESTAMP:
         target.FromDatetime(_aware(value))
     else:
@@ -242,7 +262,7 @@ def _set_message(target: Message, field: FieldDescriptor, value: Any) -> None:
         _fill(target, value)
 
 
-def _value_from_json(field: FieldDescriptor, value: Any) -> Any:
+def _value_from_json(field: FieldInfo, value: Any) -> Any:
     if field.type == FieldDescriptor.TYPE_ENUM:
         return enum_number(field.enum_type, value.value if isinstance(value, enum.Enum) else value)
     return value

@@ -10,7 +10,7 @@ from sse_starlette.event import ServerSentEvent
 
 from gateway.deps import Settings, UserSession, rate_limited
 from gateway.errors import ApiError, renamed_field
-from gateway.proto_models import enum_number, from_json, to_json
+from gateway.proto_models import enum_value, from_json, to_json
 from gateway.routers.common import ERROR_RESPONSES, BacktestId
 from gateway.routers.strategies import ensure_own_strategy
 from gateway.schemas import Backtest, BacktestPage, BacktestSubmit, Cursor, Limit
@@ -27,12 +27,8 @@ async def _spec(body: BacktestSubmit, session) -> pb.BacktestSpec:
     spec = pb.BacktestSpec(
         initial_capital=body.initial_capital or "",
         seed=body.seed or 0,
-        timeframe=enum_number(types_pb2.Timeframe.DESCRIPTOR, body.timeframe)
-        if body.timeframe
-        else 0,
-        data_source=enum_number(pb.DataSource.DESCRIPTOR, body.data_source)
-        if body.data_source
-        else 0,
+        timeframe=enum_value(types_pb2.Timeframe, body.timeframe),
+        data_source=enum_value(pb.DataSource, body.data_source),
     )
     if body.strategy_id is not None:
         # The config of the user's own strategy, read with the user's token (404 otherwise).

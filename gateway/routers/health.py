@@ -71,11 +71,14 @@ async def _database_status(state, timeout: float) -> str | None:
 async def _database_url(state) -> str:
     # Without DATABASE_URL the database is the embedded one the services share; attaching
     # to it (pgserver counts its users) tells us its socket address.
-    url = getattr(state, "database_url", None)
-    if url is None:
-        settings: GatewaySettings = state.settings
-        url = settings.service_database_url or await run_in_threadpool(
+    known: str | None = getattr(state, "database_url", None)
+    if known is not None:
+        return known
+    settings: GatewaySettings = state.settings
+    url = settings.service_database_url
+    if not url:
+        url = await run_in_threadpool(
             resolve_database_url, settings.database_url, settings.pgserver_data_dir
         )
-        state.database_url = url
+    state.database_url = url
     return url

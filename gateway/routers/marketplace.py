@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from gateway.deps import UserSession, rate_limited
-from gateway.proto_models import enum_number, to_json
+from gateway.proto_models import enum_value, to_json
 from gateway.routers.common import ERROR_RESPONSES, CommunityStrategyId
 from gateway.routers.strategies import ensure_own_strategy
 from gateway.schemas import (
@@ -49,10 +49,8 @@ async def list_community_strategies(
             user_id=session.user_id,
             verified_only=verified_only,
             min_rating=min_rating or "",
-            sort=enum_number(pb.CommunitySort.DESCRIPTOR, sort) if sort else 0,
-            strategy_type=enum_number(types_pb2.StrategyType.DESCRIPTOR, strategy_type)
-            if strategy_type
-            else 0,
+            sort=enum_value(pb.CommunitySort, sort),
+            strategy_type=enum_value(types_pb2.StrategyType, strategy_type),
             page=types_pb2.PageRequest(limit=limit or 0, cursor=cursor),
         )
     )

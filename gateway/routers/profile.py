@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from google.protobuf import field_mask_pb2
 
 from gateway.deps import UserSession
-from gateway.proto_models import enum_number, from_json, to_json
+from gateway.proto_models import enum_value, from_json, to_json
 from gateway.routers.common import ERROR_RESPONSES
 from gateway.schemas import NotificationPreferences, PreferencesUpdate, Profile, ProfileUpdate
 from trading.notification.v1 import notification_service_pb2 as notification_pb
@@ -36,9 +36,7 @@ async def update_profile(body: ProfileUpdate, session: UserSession) -> Any:
     """Change risk tolerance and/or paper mode. The tier cannot be set here (400)."""
     request = risk_pb.UpdateProfileRequest(user_id=session.user_id)
     if body.risk_tolerance is not None:
-        request.risk_tolerance = enum_number(
-            types_pb2.RiskTolerance.DESCRIPTOR, body.risk_tolerance
-        )
+        request.risk_tolerance = enum_value(types_pb2.RiskTolerance, body.risk_tolerance)
     if body.paper_mode is not None:
         request.paper_mode = body.paper_mode
     reply = await session.risk.UpdateProfile(request)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from gateway.deps import Session, UserSession
-from gateway.proto_models import enum_number, to_json
+from gateway.proto_models import enum_value, to_json
 from gateway.routers.common import ERROR_RESPONSES, StrategyId
 from gateway.routers.strategies import ensure_own_strategy
 from gateway.schemas import EffectiveLimits, RiskScore, TradePreview, TradePreviewRequest
@@ -38,10 +38,10 @@ def _decimal(text: str) -> Decimal:
     return value if value.is_finite() else Decimal(0)
 
 
-def _time_in_force(chosen: str | None, asset_class: int) -> int:
+def _time_in_force(chosen: str | None, asset_class: int) -> types_pb2.TimeInForce.ValueType:
     """The order's time in force; unset: GTC for crypto (it trades around the clock), else DAY."""
     if chosen:
-        return enum_number(types_pb2.TimeInForce.DESCRIPTOR, chosen)
+        return enum_value(types_pb2.TimeInForce, chosen)
     if asset_class == types_pb2.ASSET_CLASS_CRYPTO:
         return types_pb2.TIME_IN_FORCE_GTC
     return types_pb2.TIME_IN_FORCE_DAY
@@ -106,8 +106,8 @@ async def preview_trade(body: TradePreviewRequest, session: UserSession) -> Any:
         order=types_pb2.Order(
             client_order_id=f"preview-{uuid.uuid4().hex}",
             symbol=order.symbol,
-            side=enum_number(types_pb2.Side.DESCRIPTOR, order.side),
-            order_type=enum_number(types_pb2.OrderType.DESCRIPTOR, order.order_type),
+            side=enum_value(types_pb2.Side, order.side),
+            order_type=enum_value(types_pb2.OrderType, order.order_type),
             time_in_force=_time_in_force(order.time_in_force, strategy.config.asset_class),
             quantity=order.quantity or "",
             notional=order.notional or "",

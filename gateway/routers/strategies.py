@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from gateway.deps import Session, UserSession
-from gateway.proto_models import enum_number, from_json, to_json
+from gateway.proto_models import enum_value, from_json, to_json
 from gateway.routers.common import ERROR_RESPONSES, StrategyId
 from gateway.schemas import (
     BrokerCredentialsSet,
@@ -31,8 +31,8 @@ from trading.types.v1 import types_pb2
 router = APIRouter(tags=["strategies"], responses=ERROR_RESPONSES)
 
 
-def _broker(value: str | None) -> int:
-    return enum_number(pb.Broker.DESCRIPTOR, value) if value else pb.BROKER_UNSPECIFIED
+def _broker(value: str | None) -> pb.Broker.ValueType:
+    return enum_value(pb.Broker, value)
 
 
 async def ensure_own_strategy(session: Session, strategy_id: str) -> pb.Strategy:
@@ -68,7 +68,7 @@ async def list_strategies(
     reply = await session.executor.ListStrategies(
         pb.ListStrategiesRequest(
             user_id=session.user_id,
-            status=enum_number(pb.StrategyStatus.DESCRIPTOR, status) if status else 0,
+            status=enum_value(pb.StrategyStatus, status),
             page=types_pb2.PageRequest(limit=limit or 0, cursor=cursor),
         )
     )
