@@ -79,6 +79,8 @@ EffectiveLimits = output_model(
 )
 RiskScore = output_model(risk_pb.CalculateRiskScoreResponse.DESCRIPTOR, name="RiskScore")
 TradePreview = output_model(risk_pb.ValidateTradeResponse.DESCRIPTOR, name="TradePreview")
+KillSwitches = output_model(risk_pb.ListKillSwitchesResponse.DESCRIPTOR, name="KillSwitches")
+KillSwitchState = output_model(risk_pb.SetKillSwitchResponse.DESCRIPTOR, name="KillSwitchState")
 
 
 # --- requests ---------------------------------------------------------------------------
@@ -99,6 +101,7 @@ ChannelChoice = enum_type(notification_pb.Channel.DESCRIPTOR, with_unspecified=F
 SideChoice = enum_type(types_pb2.Side.DESCRIPTOR, with_unspecified=False)
 OrderTypeChoice = enum_type(types_pb2.OrderType.DESCRIPTOR, with_unspecified=False)
 TimeInForceChoice = enum_type(types_pb2.TimeInForce.DESCRIPTOR, with_unspecified=False)
+KillSwitchModeChoice = enum_type(risk_pb.KillSwitchMode.DESCRIPTOR, with_unspecified=False)
 
 Limit = Annotated[int, Field(ge=1, le=200, description="Page size.")]
 Cursor = Annotated[str, Field(max_length=512, description="next_cursor of the previous page.")]
@@ -192,6 +195,13 @@ class TradePreviewRequest(Input):
     strategy_id: str = Field(max_length=64)
     order: TradeOrder
     price: PositiveDecimal = Field(description="The current market price of the symbol.")
+
+
+class KillSwitchChange(Input):
+    """Halt (no order passes), reducing (only orders that shrink a position) or off."""
+
+    mode: KillSwitchModeChoice  # type: ignore[valid-type]
+    reason: Reason = ""
 
 
 class PublishRequest(Input):

@@ -13,7 +13,15 @@ from gateway.deps import Session, UserSession
 from gateway.proto_models import enum_value, to_json
 from gateway.routers.common import ERROR_RESPONSES, StrategyId
 from gateway.routers.strategies import ensure_own_strategy
-from gateway.schemas import EffectiveLimits, RiskScore, TradePreview, TradePreviewRequest
+from gateway.schemas import (
+    EffectiveLimits,
+    KillSwitchChange,
+    KillSwitches,
+    KillSwitchState,
+    RiskScore,
+    TradePreview,
+    TradePreviewRequest,
+)
 from trading.backtest.v1 import backtest_service_pb2 as backtest_pb
 from trading.executor.v1 import executor_service_pb2 as executor_pb
 from trading.risk.v1 import risk_service_pb2 as pb
@@ -182,3 +190,47 @@ async def effective_limits(
         strategy = await ensure_own_strategy(session, str(strategy_id))
         request.strategy_config.CopyFrom(strategy.config)
     return to_json(await session.risk.GetEffectiveLimits(request))
+
+
+@router.get("/v1/risk/kill-switches", response_model=KillSwitches)
+async def list_kill_switches(session: UserSession) -> Any:
+    """The kill switches in force for you: platform-wide, your account, your strategies."""
+    reply = await session.risk.ListKillSwitches(pb.ListKillSwitchesRequest(user_id=session.user_id))
+    return to_json(reply)
+
+
+async def _set_kill_switch(
+    session: Session,
+    body: KillSwitchChange,
+    scope: pb.KillSwitchScope.ValueType,
+    strategy_id: str = "",
+) -> Any:
+    reply = await session.risk.SetKillSwitch(
+        pb.SetKillSwitchRequest(
+            scope=scope,
+            user_id=session.user_id,
+            strategy_id=strategy_id,
+            mode=enum_value(pb.KillSwitchMode, body.mode),
+            reason=body.reason,
+        )
+    )
+    return to_json(reply)
+
+
+@router.put("/v1/risk/kill-switch", response_model=KillSwitchState)
+async def set_account_kill_switch(body: KillSwitchChange, session: UserSession) -> Any:
+    """Stop (or restrict) every strategy of your account at once; `off` lifts your own
+    switch (one set by the platform or an operator cannot be lifted here: 403)."""
+    return await _set_kill_switch(session, body, pb.KILL_SWITCH_SCOPE_USER)
+
+
+@router.put("/v1/strategies/{strategy_id}/kill-switch", response_model=KillSwitchState)
+async def set_strategy_kill_switch(
+    strategy_id: StrategyId, body: KillSwitchChange, session: UserSession
+) -> Any:
+    """The same for one of your strategies."""
+    # The risk service cannot tell whose a strategy is: the executor can.
+    strategy = await ensure_own_strategy(session, str(strategy_id))
+    return await _set_kill_switch(
+        session, body, pb.KILL_SWITCH_SCOPE_STRATEGY, strategy.strategy_id
+    )

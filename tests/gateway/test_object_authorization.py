@@ -53,6 +53,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/strategies/{strategy_id}/positions"): Case("strategy"),
     ("GET", "/v1/strategies/{strategy_id}/performance"): Case("strategy"),
     ("GET", "/v1/strategies/{strategy_id}/risk-score"): Case("strategy"),
+    ("PUT", "/v1/strategies/{strategy_id}/kill-switch"): Case(
+        "strategy", {"mode": "halted", "reason": "stop A's bot"}
+    ),
     ("GET", "/v1/backtests/{backtest_id}"): Case("backtest"),
     ("POST", "/v1/backtests/{backtest_id}/cancel"): Case("backtest"),
     ("GET", "/v1/backtests/{backtest_id}/events"): Case("backtest"),

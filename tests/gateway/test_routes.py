@@ -228,6 +228,38 @@ async def test_trade_preview_when_repeated_spends_no_order_budget(new_user):
     )
 
 
+async def test_kill_switch_when_set_and_lifted_by_the_user_is_listed_then_gone(new_user):
+    alice = await new_user()
+    strategy = await _create(alice)
+    halted = await alice.client.put(
+        f"/v1/strategies/{strategy['strategy_id']}/kill-switch",
+        json={"mode": "halted", "reason": "market looks wrong"},
+    )
+    assert halted.status_code == 200, halted.text
+    assert halted.json()["kill_switch"]["scope"] == "strategy"
+    account = await alice.client.put(
+        "/v1/risk/kill-switch", json={"mode": "reducing", "reason": "cooling off"}
+    )
+    assert account.json()["kill_switch"]["mode"] == "reducing"
+    listed = (await alice.client.get("/v1/risk/kill-switches")).json()["kill_switches"]
+    assert {(k["scope"], k["mode"]) for k in listed} >= {
+        ("strategy", "halted"),
+        ("user", "reducing"),
+    }
+    lifted = await alice.client.put("/v1/risk/kill-switch", json={"mode": "off"})
+    assert lifted.status_code == 200, lifted.text
+    assert lifted.json()["kill_switch"] is None
+    remaining = (await alice.client.get("/v1/risk/kill-switches")).json()["kill_switches"]
+    assert ("user", "reducing") not in {(k["scope"], k["mode"]) for k in remaining}
+
+
+async def test_kill_switch_when_reason_missing_is_400_naming_it(new_user):
+    alice = await new_user()
+    response = await alice.client.put("/v1/risk/kill-switch", json={"mode": "halted"})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "reason"
+
+
 # --- backtests --------------------------------------------------------------------------
 
 
