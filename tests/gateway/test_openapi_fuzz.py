@@ -15,6 +15,12 @@ import pytest
 import pytest_asyncio
 import schemathesis
 from schemathesis.checks import not_a_server_error
+
+# Imported here, at collection, not lazily inside a fixture: CPython 3.11 can fail to
+# compile a module ("AST constructor recursion depth mismatch") while other threads of
+# the test process (gRPC, thread pools) are running, and schemathesis loads its OpenAPI
+# adapters on first use.
+from schemathesis.specs.openapi import schemas as _openapi_schemas  # noqa: F401
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
