@@ -10,6 +10,7 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from servicekit.auth import SERVICE_ROLE, mint_token
 from servicekit.settings import ServiceSettings
+from servicekit.telemetry import tracing_active
 
 # Every call carries a deadline; this is the default for calls between services.
 DEFAULT_DEADLINE = 2.0
@@ -36,10 +37,10 @@ _SERVICE_CONFIG = json.dumps(
 
 
 def connect(address: str) -> grpc.aio.Channel:
-    """An insecure channel to ``address`` with trace propagation (W3C traceparent)."""
+    """An insecure channel to ``address``; with tracing on, it propagates W3C traceparent."""
     return grpc.aio.insecure_channel(
         address,
-        interceptors=aio_client_interceptors(),
+        interceptors=aio_client_interceptors() if tracing_active() else None,
         options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)],
     )
 

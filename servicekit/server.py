@@ -37,7 +37,7 @@ from servicekit.db.pool import create_pool
 from servicekit.interceptors import ServiceInterceptor
 from servicekit.logs import configure_logging
 from servicekit.settings import ServiceSettings
-from servicekit.telemetry import configure_tracing, shutdown_tracing
+from servicekit.telemetry import configure_tracing, shutdown_tracing, tracing_active
 
 log = logging.getLogger("servicekit.server")
 
@@ -58,15 +58,18 @@ class ServiceApp:
         self.settings = settings
         self.name = name
         self.role = role
+        interceptors: list[grpc.aio.ServerInterceptor] = [
+            ServiceInterceptor(
+                auth.TokenVerifier(
+                    settings.jwt_secret, settings.jwt_audience, settings.jwt_jwks_url
+                )
+            )
+        ]
+        if tracing_active():
+            # Outermost, so the span covers authentication and error mapping too.
+            interceptors.insert(0, aio_server_interceptor(filter_=negate(service_prefix("grpc."))))
         self.server: grpc.aio.Server = grpc.aio.server(
-            interceptors=[
-                aio_server_interceptor(filter_=negate(service_prefix("grpc."))),
-                ServiceInterceptor(
-                    auth.TokenVerifier(
-                        settings.jwt_secret, settings.jwt_audience, settings.jwt_jwks_url
-                    )
-                ),
-            ],
+            interceptors=interceptors,
             options=[
                 # Without this a second server silently shares a port already in use.
                 ("grpc.so_reuseport", 0),

@@ -30,6 +30,15 @@ def configure_tracing(service: str, otlp_endpoint: str | None) -> None:
     _configured = True
 
 
+def tracing_active() -> bool:
+    """Whether spans are recorded in this process (an SDK provider is installed).
+
+    Servers and channels add the OpenTelemetry interceptors only then: with the no-op
+    provider they would cost about a quarter of a small call's throughput for nothing.
+    """
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
 def _instrument_asyncpg() -> None:
     # Database calls become child spans of the RPC that made them.
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
