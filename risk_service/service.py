@@ -43,7 +43,9 @@ class RiskServicer(pb_grpc.RiskServiceServicer):
     ) -> pb.ValidateTradeResponse:
         user_id = authorize_user(request.user_id)
         order, account, strategy, live = validation.parse_trade_request(request)
-        result = await self._validator.validate(user_id, order, account, strategy, live)
+        result = await self._validator.validate(
+            user_id, order, account, strategy, live, dry_run=request.dry_run
+        )
         return wire.decision_message(result.decision, result.risk_event_id)
 
     async def CalculateRiskScore(

@@ -1,6 +1,9 @@
 """ValidateTrade end to end: cached limits and switches, the rules, the order ledger,
 and the risk event of a denial. Any failure to decide raises RiskValidationError, which
 reaches the caller as UNAVAILABLE: the caller then fails closed (treats it as a denial).
+
+A dry run (a preview) takes the same path and reads the same ledger counts, so it
+answers exactly what a real validation would at that moment, but writes nothing.
 """
 
 from __future__ import annotations
@@ -86,12 +89,16 @@ class TradeValidator:
         account: Account,
         strategy: Strategy,
         live: bool,
+        dry_run: bool = False,
     ) -> Validation:
-        """Decide on one order. Raises RiskValidationError when it cannot decide."""
+        """Decide on one order. Raises RiskValidationError when it cannot decide.
+
+        ``dry_run``: decide the same way, but reserve nothing in the order ledger and
+        record no risk event."""
         if strategy.user_id != user_id:
             raise PermissionDenied("strategy.user_id", "the strategy belongs to another user")
         try:
-            return await self._validate(user_id, order, account, strategy, live)
+            return await self._validate(user_id, order, account, strategy, live, dry_run)
         except DomainError:
             raise
         except asyncpg.ForeignKeyViolationError:
@@ -109,6 +116,7 @@ class TradeValidator:
         account: Account,
         strategy: Strategy,
         live: bool,
+        dry_run: bool,
     ) -> Validation:
         platform = await self._cache.platform()
         user = await self._cache.user(user_id)
@@ -129,7 +137,9 @@ class TradeValidator:
             now=self._clock(),
         )
         verdicts = evaluate_rules(ctx)
-        passed = rules_pass(verdicts)
+        # A dry run asks the ledger the same questions (counts, is the id taken) but
+        # records nothing: reserve=False makes the ledger a pure read.
+        reserve = rules_pass(verdicts) and not dry_run
         ledger = await self._ledger.reserve(
             LedgerEntry(
                 user_id=user_id,
@@ -140,15 +150,15 @@ class TradeValidator:
                 quantity=order.quantity,
                 notional=order.notional,
                 now=ctx.now,
-                reserve=passed,
+                reserve=reserve,
                 max_per_minute=limits.value("max_orders_per_minute"),
                 max_per_day=limits.value("max_orders_per_day"),
             )
         )
         decision = decide(ctx, verdicts + ledger_verdicts(ledger, limits))
-        if decision.allowed != ledger.reserved:
+        if ledger.reserved != (decision.allowed and not dry_run):
             raise RiskValidationError("the order ledger and the rules disagree")
-        if decision.allowed:
+        if decision.allowed or dry_run:
             return Validation(decision, None)
         event_id = await self._store.record_event(
             user_id=user_id,

@@ -91,8 +91,9 @@ def _account(
 async def preview_trade(body: TradePreviewRequest, session: UserSession) -> Any:
     """Run every pre-trade check on an order one of your strategies might place.
 
-    Nothing is placed. The answer says whether it would pass, each rule's verdict and the
-    largest quantity that would."""
+    Nothing is placed or recorded: a preview spends none of the strategy's order rate
+    limit and leaves no risk event. The answer says whether it would pass, each rule's
+    verdict and the largest quantity that would."""
     strategy = await ensure_own_strategy(session, body.strategy_id)
     positions_reply, summary_reply = await asyncio.gather(
         session.executor.ListPositions(
@@ -135,6 +136,8 @@ async def preview_trade(body: TradePreviewRequest, session: UserSession) -> Any:
             realized_pnl_today="0",
             unrealized_pnl=summary.unrealized_pnl if summary else "0",
         ),
+        # A preview is not an order: no rate-limit budget spent, no risk event recorded.
+        dry_run=True,
     )
     return to_json(await session.risk.ValidateTrade(request))
 
