@@ -12,10 +12,11 @@ Every RPC handler is wrapped so that, in the handler's own task:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import grpc
@@ -101,56 +102,45 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         token = auth.bearer_token(context.invocation_metadata())
         return auth.set_current_caller(self._tokens.verify(token))
 
+    @contextlib.asynccontextmanager
+    async def _served(
+        self, context: grpc.aio.ServicerContext, method: str, public: bool
+    ) -> AsyncIterator[None]:
+        """One call's scope: caller set, errors mapped to a status, one log line."""
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        caller_token = None
+        try:
+            caller_token = self._authenticate(context, public)
+            yield
+        except grpc.aio.AbortError:
+            code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            # The caller went away or its deadline passed: nothing to answer.
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except Exception as error:
+            status = _status_for(error, method)
+            code = status.code if status else grpc.StatusCode.INTERNAL
+            await _abort(context, status)
+        finally:
+            _log_call(method, code, started)
+            if caller_token is not None:
+                auth.reset_current_caller(caller_token)
+
     def _wrap_unary(self, behavior, method: str, public: bool):
         async def wrapper(request, context: grpc.aio.ServicerContext):
-            started = time.perf_counter()
-            code = grpc.StatusCode.OK
-            caller_token = None
-            try:
-                caller_token = self._authenticate(context, public)
+            async with self._served(context, method, public):
                 return await behavior(request, context)
-            except grpc.aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            except (asyncio.CancelledError, GeneratorExit):
-                # The caller went away or its deadline passed: nothing to answer.
-                code = grpc.StatusCode.CANCELLED
-                raise
-            except Exception as error:
-                status = _status_for(error, method)
-                code = status.code if status else grpc.StatusCode.INTERNAL
-                await _abort(context, status)
-            finally:
-                _log_call(method, code, started)
-                if caller_token is not None:
-                    auth.reset_current_caller(caller_token)
 
         return wrapper
 
     def _wrap_stream(self, behavior, method: str, public: bool):
         async def wrapper(request, context: grpc.aio.ServicerContext):
-            started = time.perf_counter()
-            code = grpc.StatusCode.OK
-            caller_token = None
-            try:
-                caller_token = self._authenticate(context, public)
+            async with self._served(context, method, public):
                 async for response in behavior(request, context):
                     yield response
-            except grpc.aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            except (asyncio.CancelledError, GeneratorExit):
-                # The caller went away or its deadline passed: nothing to answer.
-                code = grpc.StatusCode.CANCELLED
-                raise
-            except Exception as error:
-                status = _status_for(error, method)
-                code = status.code if status else grpc.StatusCode.INTERNAL
-                await _abort(context, status)
-            finally:
-                _log_call(method, code, started)
-                if caller_token is not None:
-                    auth.reset_current_caller(caller_token)
 
         return wrapper
 
