@@ -17,6 +17,7 @@ import grpc
 from backtest_service.config import BacktestSettings
 from backtest_service.jobs import RiskAssessment
 from servicekit.clients import connect, service_metadata
+from servicekit.money import format_decimal
 from trading.notification.v1 import notification_service_pb2 as notification_pb
 from trading.notification.v1 import notification_service_pb2_grpc as notification_grpc
 from trading.risk.v1 import risk_service_pb2 as risk_pb
@@ -70,9 +71,9 @@ class RiskPeer:
         request = risk_pb.CalculateRiskScoreRequest(
             config=config,
             backtest=risk_pb.BacktestMetrics(
-                max_drawdown_pct=_metric(metrics, "max_drawdown_pct"),
-                annualized_volatility_pct=_metric(metrics, "volatility_pct"),
-                sharpe_ratio=_metric(metrics, "sharpe_ratio"),
+                max_drawdown_pct=risk_metric(_metric(metrics, "max_drawdown_pct")),
+                annualized_volatility_pct=risk_metric(_metric(metrics, "volatility_pct")),
+                sharpe_ratio=risk_metric(_metric(metrics, "sharpe_ratio")),
             ),
         )
         try:
@@ -152,3 +153,28 @@ def _metric(metrics: dict, key: str) -> str:
     """A metric as a decimal string ("" when absent)."""
     value = metrics.get(key)
     return "" if value is None else str(value)
+
+
+# The precision of the figures sent to the risk service. Its wire takes at most 9
+# decimal places; the engine keeps 10 (float noise, not information). 6 places of a
+# percentage or a ratio is far below what moves a score (contributions are in cents),
+# and the gateway's risk-score route sends the same figures at the same precision, so
+# a stored score and a recomputed one agree.
+RISK_METRIC_PLACES = 6
+_RISK_QUANTUM = Decimal(1).scaleb(-RISK_METRIC_PLACES)
+# A ratio this large only comes from a near-zero denominator (a flat equity curve); the
+# risk wire refuses magnitudes from 1e15, and any Sharpe above a few scores the same.
+_RISK_METRIC_BOUND = Decimal(1_000_000)
+
+
+def risk_metric(text: str) -> str:
+    """A stored metric as the risk service takes it: rounded half-even to
+    ``RISK_METRIC_PLACES`` places, bounded to +-1e6 ("" when absent or not a number)."""
+    try:
+        value = Decimal(text) if text else None
+    except ArithmeticError:
+        return ""
+    if value is None or not value.is_finite():
+        return ""
+    value = max(-_RISK_METRIC_BOUND, min(value, _RISK_METRIC_BOUND))
+    return format_decimal(value.quantize(_RISK_QUANTUM))

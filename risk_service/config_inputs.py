@@ -15,7 +15,7 @@ from risk_service.commitment import (
     grid_worst_case,
 )
 from risk_service.score import ScoreInputs, StrategyKind
-from risk_service.validation import ASSET_CLASSES, enum_value, optional_decimal
+from risk_service.validation import ASSET_CLASSES, MONEY_PLACES, enum_value, optional_decimal
 from servicekit.errors import InvalidArgument
 from servicekit.money import parse_decimal
 from trading.risk.v1 import risk_service_pb2 as pb
@@ -162,7 +162,11 @@ def score_inputs(
         volatility = optional_decimal(
             backtest.annualized_volatility_pct, "backtest.annualized_volatility_pct"
         )
-        sharpe = parse_decimal(backtest.sharpe_ratio, "backtest.sharpe_ratio", required=False)
+        # Signed; the same precision as every decimal on this wire (the backtest service
+        # and the gateway send 6 places).
+        sharpe = parse_decimal(
+            backtest.sharpe_ratio, "backtest.sharpe_ratio", max_places=MONEY_PLACES, required=False
+        )
     return ScoreInputs(
         strategy_kind=kind,
         asset_class=asset,

@@ -142,11 +142,18 @@ async def preview_trade(body: TradePreviewRequest, session: UserSession) -> Any:
     return to_json(await session.risk.ValidateTrade(request))
 
 
+# A ratio beyond this only comes from a near-flat equity curve; the backtest service
+# bounds what it sends to risk the same way, so both ask risk the same question.
+_METRIC_BOUND = Decimal(1_000_000)
+
+
 def _rounded(text: str, places: int = 6) -> str:
-    """A backtest figure at the precision the risk service accepts (empty stays empty)."""
+    """A backtest figure as the backtest service sends it to risk: 6 places (risk takes
+    at most 9), bounded to +-1e6 (empty stays empty)."""
     if not text:
         return ""
-    return str(_decimal(text).quantize(Decimal(1).scaleb(-places)))
+    value = max(-_METRIC_BOUND, min(_decimal(text), _METRIC_BOUND))
+    return str(value.quantize(Decimal(1).scaleb(-places)))
 
 
 async def _latest_backtest_metrics(session: Session, strategy_id: str) -> pb.BacktestMetrics | None:

@@ -302,6 +302,9 @@ async def test_backtest_of_a_config_when_finished_is_listed_and_cancel_leaves_it
                 break
             await asyncio.sleep(0.2)
     assert current["status"] == "completed", current["error"]
+    # Scored by the real risk service (its figures sent at a precision risk accepts).
+    assert current["risk_score_status"] == "scored", current["risk_score_note"]
+    assert 0 <= float(current["risk_score"]) <= 100
     listed = (await alice.client.get("/v1/backtests")).json()["backtests"]
     assert [b["backtest_id"] for b in listed] == [backtest_id]
     assert listed[0]["equity_curve"] == [], "summaries carry no curve"

@@ -200,3 +200,23 @@ async def test_worst_case_commitment_when_config_malformed_names_the_field(
         )
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_of(raised.value) == field
+
+
+@pytest.mark.parametrize("field", ["max_drawdown_pct", "annualized_volatility_pct", "sharpe_ratio"])
+async def test_calculate_risk_score_when_backtest_metric_has_ten_places_names_the_field(
+    shared_stub, field
+):
+    async def score(value: str) -> pb.CalculateRiskScoreResponse:
+        return await shared_stub.CalculateRiskScore(
+            pb.CalculateRiskScoreRequest(
+                config=DCA_CONFIG, backtest=pb.BacktestMetrics(**{field: value})
+            ),
+            metadata=user_metadata(USER),
+            timeout=5,
+        )
+
+    assert (await score("12.123456789")).exact_score  # nine places: the wire's precision
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await score("12.1234567891")
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_of(raised.value) == f"backtest.{field}"
