@@ -18,7 +18,7 @@ import asyncpg
 from backtest_service import quotas, store
 from backtest_service.progress import TERMINAL_STATUSES, ProgressEvent, ProgressHub
 from servicekit.db.rls import user_transaction
-from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound
+from servicekit.errors import InvalidArgument, NotFound
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -113,18 +113,23 @@ class BacktestJobs:
         return rows, next_cursor
 
     async def cancel(self, user_id: uuid.UUID, backtest_id: uuid.UUID) -> asyncpg.Record:
-        """Cancel an unfinished job (its worker notices at its next heartbeat and stops)."""
+        """Cancel an unfinished job (its worker notices at its next heartbeat and stops)
+        and return the job as it now is, without curve and trades.
+
+        Idempotent: a job already finished (completed, failed, or cancelled before) is
+        returned unchanged, not refused. A job that completes just before the cancel
+        arrives is the user's race, not their error; its status tells them the outcome.
+        """
         async with user_transaction(self._pool, user_id) as conn:
             row = await store.get_backtest(conn, backtest_id, details=False)
             if row is None:
                 raise NotFound(f"backtest {backtest_id} not found")
             if row["status"] in TERMINAL_STATUSES:
-                raise FailedPrecondition(
-                    f"backtest {backtest_id} is already {row['status']}",
-                    reason="BACKTEST_FINISHED",
-                )
+                return row
+            # Conditioned on still being unfinished: if the worker finished it meanwhile,
+            # nothing changes and the re-read shows the finished job.
             await store.cancel_backtest(conn, backtest_id)
-            return await store.get_backtest(conn, backtest_id)
+            return await store.get_backtest(conn, backtest_id, details=False)
 
     async def watch(
         self, user_id: uuid.UUID, backtest_id: uuid.UUID

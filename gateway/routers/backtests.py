@@ -89,7 +89,9 @@ async def get_backtest(backtest_id: BacktestId, session: UserSession) -> Any:
 
 @router.post("/{backtest_id}/cancel", response_model=Backtest)
 async def cancel_backtest(backtest_id: BacktestId, session: UserSession) -> Any:
-    """Cancel a queued or running backtest (a finished one is left as it is)."""
+    """Cancel a queued or running backtest. Safe to repeat: a backtest that has already
+    finished (completed, failed or cancelled) is returned unchanged with 200; its
+    `status` says whether the cancel took effect. No equity curve or trades here."""
     reply = await session.backtest.CancelBacktest(
         pb.CancelBacktestRequest(user_id=session.user_id, backtest_id=str(backtest_id))
     )

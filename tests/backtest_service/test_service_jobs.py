@@ -155,13 +155,50 @@ async def test_cancel_backtest_when_queued_cancels_it_and_watch_ends_with_cancel
         )
     ]
     assert [e.result.status for e in events] == [pb.BACKTEST_STATUS_CANCELLED]
+    # Cancelling again is harmless: the same cancelled backtest, nothing rewritten.
+    again = await stub.CancelBacktest(
+        pb.CancelBacktestRequest(user_id=str(user_a), backtest_id=backtest.backtest_id),
+        metadata=user_metadata(user_a),
+        timeout=10,
+    )
+    assert again.backtest == cancelled.backtest
+
+
+async def test_cancel_backtest_when_already_completed_returns_it_unchanged(
+    stub, database, backtest_pool, peers, user_a
+):
+    backtest = await _submit(stub, user_a)
+    async with running_worker(backtest_pool, database, peers, runner=SteppingRunner(steps=1)):
+        await wait_for_status(backtest_pool, backtest.backtest_id, {"completed"})
+    read = "select * from public.backtests where id = $1"
+    before = await backtest_pool.fetchrow(read, backtest.backtest_id)
+    reply = await stub.CancelBacktest(
+        pb.CancelBacktestRequest(user_id=str(user_a), backtest_id=backtest.backtest_id),
+        metadata=user_metadata(user_a),
+        timeout=10,
+    )
+    assert reply.backtest.status == pb.BACKTEST_STATUS_COMPLETED
+    assert reply.backtest.metrics.total_return_pct == "1.5"
+    assert reply.backtest.risk_score == "42.25"
+    assert not reply.backtest.equity_curve and not reply.backtest.trades  # GetBacktest has them
+    assert await backtest_pool.fetchrow(read, backtest.backtest_id) == before
+
+
+async def test_cancel_backtest_when_another_users_is_not_found_and_left_running(
+    stub, backtest_pool, user_a, user_b
+):
+    backtest = await _submit(stub, user_a)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.CancelBacktest(
-            pb.CancelBacktestRequest(user_id=str(user_a), backtest_id=backtest.backtest_id),
-            metadata=user_metadata(user_a),
+            pb.CancelBacktestRequest(user_id=str(user_b), backtest_id=backtest.backtest_id),
+            metadata=user_metadata(user_b),
             timeout=10,
         )
-    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    status = await backtest_pool.fetchval(
+        "select status from public.backtests where id = $1", backtest.backtest_id
+    )
+    assert status == "queued"
 
 
 async def test_list_backtests_when_many_completed_pages_newest_first_and_only_completed(
