@@ -1,7 +1,8 @@
 """Calls to the risk service, each with a deadline and the executor's service identity.
 
 Every failure to get an answer becomes ``RiskUnreachable``: callers fail closed (no
-order, no activation) and say why.
+order, no activation) and say why. A trade risk refuses to consider (INVALID_ARGUMENT,
+e.g. an order type the asset class does not allow) is an answer: a denial naming why.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from trading.types.v1 import types_pb2 as tpb
 
 class RiskUnreachable(Exception):
     """The risk service gave no answer; the reason is in the message."""
+
+
+# Risk's refusals of the request itself: the order is denied, not unvalidated.
+_REFUSALS = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION})
+REFUSED_REASON = "ORDER_REFUSED"
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,18 @@ class RiskGateway:
         except grpc.aio.AioRpcError as error:
             raise RiskUnreachable(
                 f"risk service {method} failed: {error.code().name}: {error.details()}"
-            ) from None
+            ) from error
 
     async def validate_trade(self, request: rpb.ValidateTradeRequest) -> TradeVerdict:
-        reply = await self._call("ValidateTrade", request)
+        try:
+            reply = await self._call("ValidateTrade", request)
+        except RiskUnreachable as error:
+            cause = error.__cause__
+            if isinstance(cause, grpc.aio.AioRpcError) and cause.code() in _REFUSALS:
+                return TradeVerdict(
+                    False, REFUSED_REASON, f"Order refused by risk: {cause.details()}", "", False
+                )
+            raise
         return TradeVerdict(
             reply.allowed, reply.reason_code, reply.message, reply.risk_event_id,
             reply.reducing_only,

@@ -38,12 +38,33 @@ from strategies.orders import AmendOrder, CancelOrder, Fill, PlaceOrder
 log = logging.getLogger("executor_service.runner")
 
 QUANTITY_STEP = Decimal("1e-8")
+# Crypto has no stop orders (Alpaca, and so risk, take market, limit and stop-limit): a
+# strategy's stop is sent as a stop-limit whose limit is this far past the stop, so it
+# fills like a stop unless the price runs more than that beyond the stop at once.
+CRYPTO_STOP_LIMIT_COLLAR = Decimal("0.05")
 
 
 def _decimal(value: float, step: Decimal = QUANTITY_STEP) -> Decimal | None:
     if value is None or math.isnan(value):
         return None
     return Decimal(repr(float(value))).quantize(step)
+
+
+def order_request(cid: str, symbol: str, asset_class: str, side: str, kind: str,
+                  quantity: Decimal, price: float, decided_at: datetime) -> OrderRequest:
+    """The broker order of a strategy's intent (crypto stops become stop-limits)."""
+    limit = stop = None
+    if kind == "limit":
+        limit = _decimal(price)
+    elif kind == "stop":
+        stop = _decimal(price)
+        if asset_class == "crypto":
+            kind = "stop_limit"
+            past = -CRYPTO_STOP_LIMIT_COLLAR if side == "sell" else CRYPTO_STOP_LIMIT_COLLAR
+            limit = (stop * (1 + past)).quantize(QUANTITY_STEP)  # type: ignore[operator]
+    return OrderRequest(client_order_id=cid, symbol=symbol, side=side, order_type=kind,
+                        quantity=quantity, limit_price=limit, stop_price=stop,
+                        decision_at=decided_at)
 
 
 class StrategyRun:
@@ -67,6 +88,8 @@ class StrategyRun:
         self._id_of: dict[str, int] = {}
         self._replaying = False
         self._first_bar = True  # the first live bar syncs every open order
+        # Orders risk refused, told to the bot at the next bar (see ``_place``).
+        self._refused: list[Fill] = []
 
     def _cid(self, bar: Bar, key: str) -> str:
         return client_order_id(self.row.id, bar.at, f"{self._epoch}:{key}")
@@ -115,6 +138,10 @@ class StrategyRun:
 
     async def _step(self, bar: Bar, events: list[ledger.BarEvent]) -> None:
         await self._handle(bar, self.bot.day_start(bar))
+        refused, self._refused = self._refused, []
+        for fill in refused:
+            await self._handle(bar, self.bot.fill(
+                Fill(fill.order_id, fill.side, 0.0, 0.0, 0.0, bar.index, True)))
         for event in events:
             order_id = self._id_of.get(event.client_order_id)
             if order_id is None:
@@ -156,25 +183,22 @@ class StrategyRun:
         self._cid_of[order_id] = cid
         self._id_of[cid] = order_id
         amount = _decimal(quantity)
-        if amount is None or amount <= 0:
-            return self.bot.fill(Fill(order_id, side, 0.0, 0.0, 0.0, bar.index, True))
-        request = OrderRequest(
-            client_order_id=cid,
-            symbol=self.row.base_symbol,
-            side=side,
-            order_type=kind,
-            quantity=amount,
-            limit_price=_decimal(price) if kind == "limit" else None,
-            stop_price=_decimal(price) if kind == "stop" else None,
-            decision_at=bar.at,
-        )
+        if amount is None or amount <= 0:  # dust below the quantity step: nothing to send
+            self._refused.append(Fill(order_id, side, 0.0, 0.0, 0.0, bar.index, True))
+            return []
+        request = order_request(cid, self.row.base_symbol, self.row.asset_class, side, kind,
+                                amount, price, bar.at)
         placement = await self._flow.place(
             self.context, request, bar.at, bar.close, tag, replaying=self._replaying
         )
         if placement.placed:
             return []
-        # Blocked (or risk unreachable): the bot forgets the order it asked for.
-        return self.bot.fill(Fill(order_id, side, 0.0, 0.0, 0.0, bar.index, True))
+        # Blocked (or risk unreachable): the bot forgets the order it asked for, at the
+        # next bar. Told now, a strategy that wants the order (a protective stop) asks for
+        # it again at once, and again: an endless validate-and-block loop within one bar
+        # (thousands of risk calls and outbox rows per bar, seen in the test suite).
+        self._refused.append(Fill(order_id, side, 0.0, 0.0, 0.0, bar.index, True))
+        return []
 
 
 class BotRunner:

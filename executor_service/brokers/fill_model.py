@@ -50,10 +50,21 @@ def fill_price(side: str, order_type: str, limit_price: Decimal | None, bar: Bar
     """The price this bar fills the order at, or None if it does not trade there.
 
     A stop order becomes a market order when the bar trades through its stop: it fills
-    at the stop (or the open, if the bar opened beyond it) with slippage.
+    at the stop (or the open, if the bar opened beyond it) with slippage. A stop-limit
+    fills like a stop, but never beyond its limit (a bar that does not trade at the limit
+    leaves it resting).
     """
     open_, high, low = _d(bar.open), _d(bar.high), _d(bar.low)
     slip = terms.slippage_bps / BPS
+    if order_type == "stop_limit":
+        price = fill_price(side, "stop", None, bar, terms, stop_price)
+        if price is None or limit_price is None:
+            return None
+        if side == "sell" and price < limit_price:
+            return limit_price if high >= limit_price else None
+        if side == "buy" and price > limit_price:
+            return limit_price if low <= limit_price else None
+        return price
     if order_type == "stop":
         if stop_price is None:
             return None

@@ -74,7 +74,8 @@ create table public.bot_orders (
     broker_order_id  text,
     symbol           text not null,
     side             text not null check (side in ('buy', 'sell')),
-    order_type       text not null check (order_type in ('market', 'limit', 'stop')),
+    order_type       text not null
+                         check (order_type in ('market', 'limit', 'stop', 'stop_limit')),
     time_in_force    text not null default 'gtc'
                          check (time_in_force in ('day', 'gtc', 'ioc', 'fok')),
     quantity         numeric(30, 12) not null check (quantity > 0),
@@ -205,7 +206,8 @@ create table public.paper_orders (
     client_order_id text not null unique,
     symbol          text not null,
     side            text not null check (side in ('buy', 'sell')),
-    order_type      text not null check (order_type in ('market', 'limit', 'stop')),
+    order_type      text not null
+                        check (order_type in ('market', 'limit', 'stop', 'stop_limit')),
     quantity        numeric(30, 12) not null check (quantity > 0),
     limit_price     numeric(30, 12),
     stop_price      numeric(30, 12),

@@ -17,6 +17,8 @@ class FakeRisk(rpb_grpc.RiskServiceServicer):
         self.down = False
         self.paper_mode = True
         self.max_positions = "20"
+        # Order types refused as invalid, as risk refuses types an asset class lacks.
+        self.refused_order_types: set[int] = set()
         self.validated: list[rpb.ValidateTradeRequest] = []
 
     async def _maybe_down(self, context):
@@ -26,6 +28,9 @@ class FakeRisk(rpb_grpc.RiskServiceServicer):
     async def ValidateTrade(self, request, context):
         await self._maybe_down(context)
         self.validated.append(request)
+        if request.order.order_type in self.refused_order_types:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                "order.order_type: not allowed (test)")
         if self.allow:
             return rpb.ValidateTradeResponse(allowed=True)
         return rpb.ValidateTradeResponse(

@@ -30,6 +30,20 @@ async def risk_and_notification(database):
         yield risk, notification
 
 
+# The seed's demo user, whose DCA and grid bots are active in every test database.
+DEMO_USER = "00000000-0000-4000-8000-000000000001"
+
+
+async def stop_seeded_bots(connection: asyncpg.Connection) -> None:
+    """Stop the seed's demo bots: a test with the bot runner on runs only the bots it
+    creates (the demo bots would trade in its database beside them)."""
+    await connection.execute(
+        "update trading_strategies set status = 'stopped', status_reason = 'not in this test'"
+        " where user_id = $1 and status = 'active'",
+        DEMO_USER,
+    )
+
+
 def executor_service(database, risk_port: int, notification_port: int, **overrides):
     values = {
         "run_bots": True, "replay_speed": 6000.0, "runner_poll_seconds": 0.2,

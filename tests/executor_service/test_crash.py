@@ -21,6 +21,7 @@ from tests.executor_service.flow_kit import (
     assert_ledger_consistent,
     executor_service,
     risk_and_notification,
+    stop_seeded_bots,
     wait_for,
 )
 from tests.executor_service.test_flow import create_and_activate
@@ -57,6 +58,7 @@ async def test_executor_when_killed_repeatedly_never_duplicates_and_loses_nothin
 ):
     rng = random.Random(20261124)
     connection = await asyncpg.connect(database.admin_dsn)
+    await stop_seeded_bots(connection)
     try:
         async with risk_and_notification(database) as (risk, notification):
             async with executor_service(database, risk.port, notification.port,

@@ -8,14 +8,19 @@ import asyncpg
 
 from tests.executor_service.configs import dca_config, grid_config
 from tests.executor_service.flow_kit import (
+    DEMO_USER,
     assert_ledger_consistent,
     executor_service,
     risk_and_notification,
+    stop_seeded_bots,
     wait_for,
 )
 from tests.testkit.services import channel_to, user_metadata
 from trading.executor.v1 import executor_service_pb2 as pb
 from trading.executor.v1 import executor_service_pb2_grpc as pb_grpc
+
+DEMO_DCA = "00000000-0000-4000-8000-00000000e001"
+DEMO_GRID = "00000000-0000-4000-8000-00000000e002"
 
 
 async def create_and_activate(stub, user, config):
@@ -34,6 +39,7 @@ async def test_bots_when_running_on_paper_every_order_validated_and_every_fill_n
     database, user_a
 ):
     connection = await asyncpg.connect(database.admin_dsn)
+    await stop_seeded_bots(connection)
     try:
         async with (
             risk_and_notification(database) as (risk, notification),
@@ -80,6 +86,7 @@ async def test_bots_when_running_on_paper_every_order_validated_and_every_fill_n
 
 async def test_bots_when_risk_stopped_place_no_order_and_user_is_told(database, user_a):
     connection = await asyncpg.connect(database.admin_dsn)
+    await stop_seeded_bots(connection)
     try:
         async with risk_and_notification(database) as (risk, notification):
             async with executor_service(database, risk.port, notification.port,
@@ -101,5 +108,30 @@ async def test_bots_when_risk_stopped_place_no_order_and_user_is_told(database, 
             "select count(*) from bot_orders where user_id = $1", user_a) == 0
         assert await connection.fetchval(
             "select count(*) from paper_orders where user_id = $1", user_a) == 0
+    finally:
+        await connection.close()
+
+
+async def test_demo_bots_when_run_against_real_risk_trade_and_none_is_refused(database):
+    # What `make run` shows: the seed's DCA and grid bots trade on the paper exchange,
+    # every order accepted by the real risk service (no "blocked" noise for a newcomer).
+    connection = await asyncpg.connect(database.admin_dsn)
+    try:
+        async with (
+            risk_and_notification(database) as (risk, notification),
+            executor_service(database, risk.port, notification.port),
+        ):
+            for strategy in (DEMO_DCA, DEMO_GRID):
+                await wait_for(connection,
+                               "select count(*) from bot_fills where strategy_id = $1",
+                               lambda n: n >= 3, 90, strategy)
+            await connection.execute(
+                "update trading_strategies set status = 'stopped' where user_id = $1",
+                DEMO_USER)
+        refused = await connection.fetch(
+            "select payload->>'message' as message from outbox where user_id = $1"
+            " and kind = 'risk_event'", DEMO_USER)
+        assert refused == [], set(r["message"] for r in refused)
+        await assert_ledger_consistent(connection)
     finally:
         await connection.close()

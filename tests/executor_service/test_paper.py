@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from executor_service.brokers.base import DuplicateClientOrderId, OrderRequest, submit_idempotently
-from executor_service.brokers.fill_model import FillTerms
+from executor_service.brokers.fill_model import FillTerms, fill_price
 from executor_service.brokers.paper import PaperExchange
 from servicekit.db.pool import create_pool
 
@@ -121,3 +121,20 @@ async def test_sell_stop_when_bar_trades_through_fills_at_stop_less_slippage(exc
     assert order.fills[0].price == (Decimal(97) * (1 - Decimal("0.0005"))).quantize(
         Decimal("1e-8"))
     assert await account.get_positions() == {}
+
+
+@pytest.mark.parametrize(
+    ("open_", "high", "low", "expected"),
+    [
+        ("100", "101", "94", "94.9525"),  # trades through the stop: the stop less slippage
+        ("100", "101", "96", None),       # never reaches the stop
+        ("90", "91", "80", "90"),         # gaps below the limit, trades back to it
+        ("88", "89", "80", None),         # gaps below the limit and stays there
+    ],
+)
+def test_stop_limit_sell_when_bar_trades_fills_like_a_stop_but_never_under_its_limit(
+    open_, high, low, expected
+):
+    bar = Candle(Decimal(open_), Decimal(high), Decimal(low), Decimal(open_), Decimal(1000))
+    price = fill_price("sell", "stop_limit", Decimal(90), bar, TERMS, Decimal(95))
+    assert price == (None if expected is None else Decimal(expected))
