@@ -20,7 +20,8 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
 
 import asyncpg
 import grpc
@@ -85,7 +86,7 @@ class ServiceApp:
         self.pool: asyncpg.Pool
         self.port = 0
         self._service_names: list[str] = []
-        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: list[asyncio.Task] = []
         self._shutdown_callbacks: list[Callable[[], Awaitable[None]]] = []
         self._stopping = False
@@ -94,7 +95,7 @@ class ServiceApp:
         """Declare a service for health checking and reflection."""
         self._service_names.append(full_name)
 
-    def add_background(self, work: Callable[[], Awaitable[None]]) -> None:
+    def add_background(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``work()`` once the server is up; it is cancelled on shutdown."""
         self._background.append(work)
 
