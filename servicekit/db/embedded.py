@@ -13,13 +13,14 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 from servicekit.db.errors import EmbeddedDatabaseError, one_line
 
 DEFAULT_DATA_DIR = ".data/postgres"
 _CLEANUP_MODES = ("stop", "delete", None)
 # The servers this process holds, by data directory (see stop_embedded).
-_held_servers: dict[Path, object] = {}
+_held_servers: dict[Path, Any] = {}  # pgserver.PostgresServer, imported lazily
 
 
 def _last_log_line(data_dir: Path) -> str:
