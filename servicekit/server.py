@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
@@ -112,6 +113,9 @@ class ServiceApp:
             [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
         )
         address = f"{self.settings.host}:{self.settings.port}"
+        if not _port_is_free(self.settings.host, self.settings.port):
+            await self.pool.close()
+            raise StartupError(f"cannot listen on {address}: the address is in use")
         try:
             self.port = self.server.add_insecure_port(address)
         except RuntimeError:
@@ -189,6 +193,17 @@ class ServiceApp:
         while True:
             await asyncio.sleep(DATABASE_PROBE_INTERVAL_SECONDS)
             await self._set_serving(await self._database_answers())
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    """Ask the OS before gRPC does: gRPC's own refusal is a multi-line C-core log."""
+    if port == 0:
+        return True
+    try:
+        with socket.create_server((host, port)):
+            return True
+    except OSError:
+        return False
 
 
 @contextlib.asynccontextmanager
