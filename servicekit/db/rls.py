@@ -21,8 +21,12 @@ import asyncpg
 AUTHENTICATED_ROLE = "authenticated"
 
 # One round trip for both settings; set_config('role', ..., true) is SET LOCAL ROLE.
-_SET_CLAIMS_AND_ROLE = (
-    "select set_config('request.jwt.claims', $1, true), set_config('role', $2, true)"
+# BEGIN, the claims and the role in one round trip (simple query protocol, so several
+# statements in one message). The claims are inlined: they are built from a parsed UUID
+# and fixed keys only, so they can hold no quote (escaped all the same).
+_BEGIN_AS = (
+    "begin; select set_config('request.jwt.claims', '{claims}', true), "
+    "set_config('role', '{role}', true)"
 )
 
 
@@ -40,10 +44,13 @@ async def user_transaction(
     The pool's login role must be a member of ``authenticated`` (every service role is).
     Commits when the block ends, rolls back if it raises.
     """
-    claims = json.dumps(user_claims(user_id))
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(_SET_CLAIMS_AND_ROLE, claims, AUTHENTICATED_ROLE)
+    claims = json.dumps(user_claims(user_id)).replace("'", "''")
+    async with pool.acquire() as conn:
+        await conn.execute(_BEGIN_AS.format(claims=claims, role=AUTHENTICATED_ROLE))
+        # On an exception nothing is committed: the pool's release hook sees the open
+        # transaction and resets the connection, which rolls it back.
         yield conn
+        await conn.execute("commit")
 
 
 @asynccontextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import jwt
 import pytest
 
@@ -77,7 +79,13 @@ async def test_healthz_when_anonymous_is_200(anonymous):
 
 
 async def test_readyz_when_every_service_and_the_database_answer_is_200(anonymous, stack):
-    response = await anonymous.get("/readyz")
+    # Readiness is polled, as a probe does: on a loaded machine one check may miss its
+    # 2 s deadline; what matters is that everything reports ready, not at which poll.
+    for _ in range(10):
+        response = await anonymous.get("/readyz")
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(1.0)
     body = response.json()
     assert body["checks"] == {
         "risk": "serving",
