@@ -10,7 +10,7 @@ flagged to the user, never adopted. Any failure stops start-up of trading.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -31,7 +31,7 @@ async def reconcile(
     pool: asyncpg.Pool,
     flow: OrderFlow,
     strategies: StrategyStore,
-    broker_for: Callable[[StrategyRow], Broker],
+    broker_for: Callable[[StrategyRow], Awaitable[Broker]],
     seed: int,
 ) -> int:
     """Resolve every in-flight order; the number resolved. Raises ReconciliationFailed."""
@@ -41,7 +41,7 @@ async def reconcile(
         rows = await strategies.by_ids(list({order.strategy_id for order in in_flight}))
         for order in in_flight:
             row = rows[order.strategy_id]
-            context = _context(row, broker_for)
+            context = await _context(row, broker_for)
             await flow.sync(context, order, _next_bar_at(row, seed))
         await _flag_unknown_orders(pool, strategies, broker_for)
     except Exception as error:
@@ -50,10 +50,10 @@ async def reconcile(
     return len(in_flight)
 
 
-def _context(row: StrategyRow, broker_for) -> BotContext:
+async def _context(row: StrategyRow, broker_for) -> BotContext:
     return BotContext(
         row.id, row.user_id, row.name, config_codec.proto_of(row.config), row.broker,
-        row.live, broker_for(row),
+        row.live, await broker_for(row),
     )
 
 
@@ -71,7 +71,7 @@ async def _flag_unknown_orders(pool, strategies: StrategyStore, broker_for) -> N
         if account in seen:
             continue
         seen.add(account)
-        for order in await broker_for(row).list_open_orders():
+        for order in await (await broker_for(row)).list_open_orders():
             async with pool.acquire() as connection, connection.transaction():
                 if await ledger.get_order(connection, order.client_order_id) is not None:
                     continue

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -27,6 +27,7 @@ import asyncpg
 from executor_service import config_codec, ledger
 from executor_service.bot import LiveBot
 from executor_service.brokers.base import Broker, OrderRequest
+from executor_service.brokers.directory import BrokerDirectory
 from executor_service.brokers.paper import PaperExchange
 from executor_service.feed import Bar, bar_at, feed_bars, index_of, release_time
 from executor_service.order_flow import BotContext, OrderFlow
@@ -210,7 +211,7 @@ class BotRunner:
         strategies: StrategyStore,
         flow: OrderFlow,
         exchange: PaperExchange,
-        broker_for: Callable[[StrategyRow], Broker],
+        broker_for: Callable[[StrategyRow], Awaitable[Broker]],
         *,
         speed: float,
         seed: int,
@@ -251,7 +252,7 @@ class BotRunner:
                 await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def _run_strategy(self, row: StrategyRow) -> None:
-        broker = self._broker_for(row)
+        broker = await self._broker_for(row)
         context = BotContext(
             row.id, row.user_id, row.name, config_codec.proto_of(row.config), row.broker,
             row.live, broker,
@@ -288,16 +289,12 @@ class BotRunner:
 
 
 def start_runner(app, settings, strategies: StrategyStore, risk, exchange: PaperExchange,
-                 identity) -> Callable:
+                 brokers: BrokerDirectory) -> Callable:
     """The runner as a background task: reconciliation first, then trading."""
     from executor_service.reconcile import reconcile
 
     flow = OrderFlow(app.pool, risk, strategies)
-
-    def broker_for(row: StrategyRow) -> Broker:
-        if row.broker == "paper":
-            return exchange.account(row.user_id)
-        raise NotImplementedError("alpaca runner wiring")  # see brokers/alpaca.py
+    broker_for = brokers.for_strategy
 
     runner = BotRunner(app.pool, strategies, flow, exchange, broker_for,
                        speed=settings.replay_speed, seed=settings.feed_seed,

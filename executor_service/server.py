@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from executor_service.brokers.directory import BrokerDirectory
 from executor_service.brokers.fill_model import FillTerms
 from executor_service.brokers.paper import PaperExchange
 from executor_service.config import ExecutorSettings
@@ -52,12 +53,20 @@ async def build(app: ServiceApp) -> None:
     )
     strategies = StrategyStore(app.pool)
     reports = ReportStore(app.pool)
+    credentials = CredentialStore(app.pool)
+    cipher = CredentialCipher(settings.credentials_key)
+    exchange = paper_exchange(app, settings)
+    brokers = BrokerDirectory(
+        exchange, credentials, cipher, live_enabled=settings.alpaca_live_enabled,
+        alpaca_url_override=settings.alpaca_base_url,
+    )
     servicer = ExecutorServicer(
         strategies,
         reports,
-        CredentialStore(app.pool),
-        CredentialCipher(settings.credentials_key),
+        credentials,
+        cipher,
         risk,
+        brokers,
         alpaca_live_enabled=settings.alpaca_live_enabled,
     )
     pb_grpc.add_ExecutorServiceServicer_to_server(servicer, app.server)
@@ -89,8 +98,7 @@ async def build(app: ServiceApp) -> None:
     if settings.run_bots:
         from executor_service.runner import start_runner
 
-        app.add_background(start_runner(app, settings, strategies, risk, paper_exchange(
-            app, settings), identity))
+        app.add_background(start_runner(app, settings, strategies, risk, exchange, brokers))
 
     async def close_channels() -> None:
         await risk_channel.close()

@@ -16,6 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from executor_service import config_codec
 from executor_service.activation import check_against_limits
+from executor_service.brokers.directory import BrokerDirectory, BrokerNotConfigured
 from executor_service.credentials import CredentialCipher, validate_keys
 from executor_service.ledger import OrderRow
 from executor_service.lifecycle import Action, Actor, Status
@@ -117,6 +118,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
         credentials: CredentialStore,
         cipher: CredentialCipher,
         risk: RiskGateway,
+        brokers: BrokerDirectory,
         *,
         alpaca_live_enabled: bool = False,
     ):
@@ -125,6 +127,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
         self._credentials = credentials
         self._cipher = cipher
         self._risk = risk
+        self._brokers = brokers
         self._alpaca_live_enabled = alpaca_live_enabled
 
     # -- strategies -------------------------------------------------------------------
@@ -193,12 +196,14 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
         row = await self._strategies.get(user_id, strategy_id)
         if row.status == Status.ACTIVE:
             return pb.ActivateStrategyResponse(strategy=strategy_message(row))
-        if row.broker != "paper":
-            # The Alpaca adapter is not wired into the runner yet (docs/executor.md).
-            raise FailedPrecondition(
-                "only paper-exchange strategies can run on this version",
-                field="broker", reason="BROKER_NOT_AVAILABLE",
-            )
+        if row.broker == "alpaca":
+            try:
+                await self._brokers.alpaca_keys(user_id)
+            except BrokerNotConfigured as error:
+                raise FailedPrecondition(
+                    f"cannot trade through Alpaca: {error}",
+                    field="broker", reason="BROKER_NOT_AVAILABLE",
+                ) from None
         config = strategy_message(row).config
         try:
             check_against_limits(config, await self._risk.effective_limits(user_id, config))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import asyncpg
+import grpc
 import pytest
 from alpaca.trading.enums import OrderStatus as AlpacaStatus
 
@@ -15,9 +17,17 @@ from executor_service.brokers.base import (
     OrderRequest,
     submit_idempotently,
 )
+from executor_service.config import ExecutorSettings
 from executor_service.credentials import BrokerKeys
 from executor_service.order_state import OrderStatus
+from executor_service.server import build
+from tests.executor_service.configs import dca_config
+from tests.executor_service.conftest import CREDENTIALS_KEY
 from tests.executor_service.fake_alpaca import KEY_ID, SECRET, FakeAlpacaServer
+from tests.executor_service.flow_kit import stop_seeded_bots, wait_for
+from tests.testkit.services import channel_to, start_service, user_metadata
+from trading.executor.v1 import executor_service_pb2 as pb
+from trading.executor.v1 import executor_service_pb2_grpc as pb_grpc
 
 KEYS = BrokerKeys(KEY_ID, SECRET)
 
@@ -165,3 +175,59 @@ async def test_calls_when_keys_wrong_are_refused(server):
     wrong = AlpacaBroker(BrokerKeys(KEY_ID, "not-the-secret-000000"), url_override=server.url)
     report = await wrong.submit_order(request())
     assert report.status == OrderStatus.REJECTED and "not authorized" in report.reject_reason
+
+
+async def test_alpaca_bot_when_keys_stored_activates_and_trades_through_alpaca(
+    database, user_a, fake_risk, server
+):
+    # Without keys: FAILED_PRECONDITION naming the broker; with them: the bot's orders go
+    # to Alpaca (here the local server) with their client order ids, and Alpaca's fills
+    # come back into the ledger with one notification each.
+    server.fake.positions = []
+    connection = await asyncpg.connect(database.admin_dsn)
+    await stop_seeded_bots(connection)
+    try:
+        async with start_service(
+            ExecutorSettings, database, name="executor", role="executor_service", build=build,
+            run_bots=True, replay_speed=600.0, runner_poll_seconds=0.1,
+            risk_address=f"127.0.0.1:{fake_risk.port}", notification_address="127.0.0.1:1",
+            credentials_key=CREDENTIALS_KEY, alpaca_base_url=server.url,
+        ) as executor:
+            channel = channel_to(executor)
+            stub = pb_grpc.ExecutorServiceStub(channel)
+            meta = user_metadata(user_a)
+            strategy = (await stub.CreateStrategy(pb.CreateStrategyRequest(
+                user_id=str(user_a), config=dca_config(), broker=pb.BROKER_ALPACA),
+                metadata=meta, timeout=5)).strategy.strategy_id
+            activate = pb.ActivateStrategyRequest(user_id=str(user_a), strategy_id=strategy)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.ActivateStrategy(activate, metadata=meta, timeout=5)
+            assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert "Alpaca credentials" in refused.value.details()
+            await stub.SetBrokerCredentials(pb.SetBrokerCredentialsRequest(
+                user_id=str(user_a), broker=pb.BROKER_ALPACA, api_key_id=KEY_ID,
+                api_secret=SECRET), metadata=meta, timeout=5)
+            await stub.ActivateStrategy(activate, metadata=meta, timeout=5)
+            await wait_for(connection, "select count(*) from bot_orders where strategy_id = $1"
+                           " and broker = 'alpaca' and status = 'accepted'",
+                           lambda n: n >= 1, 30, strategy)
+            (cid,) = list(server.fake.orders)
+            server.fake.set_status(cid, "filled", "0.0125", "40000.5")
+            await wait_for(connection, "select count(*) from bot_fills where client_order_id = $1",
+                           lambda n: n == 1, 30, cid)
+            await stub.StopStrategy(pb.StopStrategyRequest(
+                user_id=str(user_a), strategy_id=strategy), metadata=meta, timeout=5)
+            await channel.close()
+        order = await connection.fetchrow(
+            "select * from bot_orders where client_order_id = $1", cid)
+        assert order["status"] == "filled" and order["filled_qty"] == Decimal("0.0125")
+        assert order["broker_order_id"] == server.fake.orders[cid]["id"]
+        assert [b["client_order_id"] for b in server.fake.submits()].count(cid) == 1
+        assert await connection.fetchval(
+            "select count(*) from outbox where kind = 'trade_executed'"
+            " and idempotency_key like 'fill:' || $1 || ':%'", cid) == 1
+        assert await connection.fetchval(
+            "select quantity from bot_positions where strategy_id = $1", strategy
+        ) == Decimal("0.0125")
+    finally:
+        await connection.close()
