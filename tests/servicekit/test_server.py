@@ -63,9 +63,12 @@ def _settings(database, **overrides) -> ServiceSettings:
 
 
 async def test_health_when_database_reachable_reports_serving(database):
-    async with running_service(
-        _settings(database), name="probe", role="risk_service", build=_builder()
-    ) as app, grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+    async with (
+        running_service(
+            _settings(database), name="probe", role="risk_service", build=_builder()
+        ) as app,
+        grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel,
+    ):
         stub = health_pb2_grpc.HealthStub(channel)
         for name in ("", SERVICE):
             reply = await stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=2)
@@ -73,9 +76,12 @@ async def test_health_when_database_reachable_reports_serving(database):
 
 
 async def test_reflection_when_asked_lists_services(database):
-    async with running_service(
-        _settings(database), name="probe", role="risk_service", build=_builder()
-    ) as app, grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+    async with (
+        running_service(
+            _settings(database), name="probe", role="risk_service", build=_builder()
+        ) as app,
+        grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel,
+    ):
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
         request = reflection_pb2.ServerReflectionRequest(list_services="")
         async for reply in stub.ServerReflectionInfo(iter([request]), timeout=2):
