@@ -20,6 +20,14 @@ class NotificationSettings(ServiceSettings):
     # Live stream
     stream_heartbeat_seconds: float = Field(15.0, gt=0, le=300)
     stream_max_pending: int = Field(256, ge=1, le=100_000)
+    # The LISTEN connection: reconnect delay after it drops, and how often an idle one is
+    # probed (a silently dropped connection is noticed within this; until then announcements
+    # could be missed, so keep it short: the unread-count cache trusts this connection).
+    live_reconnect_delay_seconds: float = Field(1.0, gt=0, le=300)
+    live_probe_interval_seconds: float = Field(5.0, gt=0, le=300)
+
+    # Unread counts cached per process (least recently used beyond this); 0 = no cache.
+    unread_cache_max_users: int = Field(100_000, ge=0, le=10_000_000)
 
     # Outgoing deliveries (webhook, email): retries with exponential backoff, then give up.
     delivery_max_attempts: int = Field(6, ge=1, le=50)

@@ -1,7 +1,10 @@
 """Live fan-out of stored notifications to subscribers, across replicas.
 
 Every insert into ``user_notifications`` announces ``{"id", "user_id"}`` on the Postgres
-channel ``user_notifications`` (a trigger in the migration), whichever replica stored it.
+channel ``user_notifications`` (a trigger in the migration), whichever replica stored it;
+every other change of a user's unread count (read, deleted, removed) announces
+``{"user_id"}``. Watchers (the unread-count cache) hear of every announced user and of
+the connection coming and going.
 Each process holds ONE listening connection and fans announcements out to its in-process
 subscribers; the row itself is read once, under its owner's RLS, and handed to every
 subscriber of that user. Announcements for users nobody here subscribed to cost nothing.
@@ -18,7 +21,8 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Protocol
 
 import asyncpg
 
@@ -30,6 +34,16 @@ log = logging.getLogger("notification_service.live")
 CHANNEL = "user_notifications"
 
 LoadNotification = Callable[[uuid.UUID, uuid.UUID], Awaitable[StoredNotification | None]]
+
+
+class ChangeWatcher(Protocol):
+    """Told of every announced user and of the listening connection's state."""
+
+    def invalidate(self, user_id: uuid.UUID) -> None: ...
+
+    def feed_connected(self) -> None: ...
+
+    def feed_lost(self) -> None: ...
 
 
 class Subscription:
@@ -88,6 +102,7 @@ class LiveFeed:
         max_pending: int = 256,
         reconnect_delay: float = 1.0,
         probe_interval: float = 30.0,
+        watchers: Iterable[ChangeWatcher] = (),
     ):
         self._pool = pool
         self._load = load
@@ -97,6 +112,7 @@ class LiveFeed:
         self._subscribers: dict[uuid.UUID, set[Subscription]] = {}
         self._announcements: asyncio.Queue[tuple[uuid.UUID, uuid.UUID]] = asyncio.Queue()
         self._listening = asyncio.Event()
+        self._watchers = tuple(watchers)
 
     @property
     def subscriber_count(self) -> int:
@@ -146,8 +162,10 @@ class LiveFeed:
     async def _listen_until_lost(self) -> None:
         async with self._pool.acquire() as conn:
             lost = asyncio.Event()
-            conn.add_termination_listener(lambda _conn: lost.set())
+            conn.add_termination_listener(lambda _conn: self._lost(lost))
             await conn.add_listener(CHANNEL, self._on_announcement)
+            for watcher in self._watchers:
+                watcher.feed_connected()
             self._listening.set()
             log.info("live feed listening on %s", CHANNEL)
             try:
@@ -159,20 +177,30 @@ class LiveFeed:
                         # A silently dropped connection never reports itself: ask.
                         await conn.fetchval("select 1", timeout=5.0)
             finally:
-                self._listening.clear()
+                self._lost(lost)
                 if not conn.is_closed():
                     with contextlib.suppress(Exception):
                         await conn.remove_listener(CHANNEL, self._on_announcement)
+
+    def _lost(self, lost: asyncio.Event) -> None:
+        # Called from the termination callback as well, so watchers stop trusting the
+        # feed the moment the connection is known to be gone.
+        lost.set()
+        self._listening.clear()
+        for watcher in self._watchers:
+            watcher.feed_lost()
 
     def _on_announcement(self, _conn, _pid: int, _channel: str, payload: str) -> None:
         try:
             message = json.loads(payload)
             user_id = uuid.UUID(message["user_id"])
-            notification_id = uuid.UUID(message["id"])
-        except (ValueError, KeyError, TypeError):
+            notification_id = uuid.UUID(message["id"]) if "id" in message else None
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("ignored a malformed announcement: %r", payload[:200])
             return
-        if user_id in self._subscribers:
+        for watcher in self._watchers:
+            watcher.invalidate(user_id)
+        if notification_id is not None and user_id in self._subscribers:
             self._announcements.put_nowait((user_id, notification_id))
 
     async def _fan_out(self) -> None:

@@ -11,6 +11,7 @@ from notification_service.live import LiveFeed
 from notification_service.preferences import OutgoingChannel
 from notification_service.service import NotificationServicer, add_to_server
 from notification_service.store import NotificationStore
+from notification_service.unread_cache import UnreadCountCache
 from servicekit.server import ServiceApp
 
 
@@ -38,7 +39,9 @@ def outgoing_channels(settings: NotificationSettings) -> dict[OutgoingChannel, C
 async def build(app: ServiceApp) -> None:
     settings = app.settings
     assert isinstance(settings, NotificationSettings)
-    store = NotificationStore(app.pool)
+    # The store tells the cache of this replica's own writes; the live feed of everyone's.
+    unread_cache = UnreadCountCache(max_users=settings.unread_cache_max_users)
+    store = NotificationStore(app.pool, on_unread_change=unread_cache.invalidate)
     dispatcher = DeliveryDispatcher(
         store,
         outgoing_channels(settings),
@@ -50,9 +53,20 @@ async def build(app: ServiceApp) -> None:
         poll_interval=settings.delivery_poll_interval_seconds,
         lease_seconds=settings.delivery_lease_seconds,
     )
-    live = LiveFeed(app.pool, store.get, max_pending=settings.stream_max_pending)
+    live = LiveFeed(
+        app.pool,
+        store.get,
+        max_pending=settings.stream_max_pending,
+        reconnect_delay=settings.live_reconnect_delay_seconds,
+        probe_interval=settings.live_probe_interval_seconds,
+        watchers=(unread_cache,),
+    )
     servicer = NotificationServicer(
-        store, live, dispatcher, heartbeat_seconds=settings.stream_heartbeat_seconds
+        store,
+        unread_cache,
+        live,
+        dispatcher,
+        heartbeat_seconds=settings.stream_heartbeat_seconds,
     )
     app.add_service_name(add_to_server(servicer, app.server))
     app.add_background(live.run)

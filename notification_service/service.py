@@ -27,6 +27,7 @@ from notification_service.model import (
 from notification_service.pagination import decode_cursor, encode_cursor, page_size
 from notification_service.preferences import apply_update
 from notification_service.store import NotificationStore
+from notification_service.unread_cache import UnreadCountCache
 from servicekit.auth import authorize_user, current_caller
 from servicekit.errors import InvalidArgument, PermissionDenied
 from trading.notification.v1 import notification_service_pb2 as pb
@@ -48,12 +49,14 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     def __init__(
         self,
         store: NotificationStore,
+        unread: UnreadCountCache,
         live: LiveFeed,
         dispatcher: DeliveryDispatcher,
         *,
         heartbeat_seconds: float,
     ):
         self._store = store
+        self._unread = unread
         self._live = live
         self._dispatcher = dispatcher
         self._heartbeat_seconds = heartbeat_seconds
@@ -112,7 +115,10 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
 
     async def GetUnreadCount(self, request, context) -> pb.GetUnreadCountResponse:
         user_id = authorize_user(request.user_id)
-        return pb.GetUnreadCountResponse(unread_count=await self._store.unread_count(user_id))
+        # Authorized above, before the cache is consulted.
+        return pb.GetUnreadCountResponse(
+            unread_count=await self._unread.unread_count(user_id, self._store.unread_count)
+        )
 
     async def ListNotifications(self, request, context) -> pb.ListNotificationsResponse:
         user_id = authorize_user(request.user_id)
@@ -157,7 +163,7 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         user_id = authorize_user(request.user_id)
         async with self._live.subscribe(user_id) as subscription:
             await self._live.wait_listening(LIVE_CONNECT_TIMEOUT_SECONDS)
-            unread = await self._store.unread_count(user_id)
+            unread = await self._unread.unread_count(user_id, self._store.unread_count)
             yield pb.SubscribeNotificationsResponse(ready=pb.SubscriptionReady(unread_count=unread))
             while not context.done():
                 notification = await subscription.next(self._heartbeat_seconds)

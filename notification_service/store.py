@@ -6,12 +6,16 @@ Storing a notification switches the transaction back to the service's own role
 (``SET LOCAL ROLE NONE``): users may not insert notifications, the service may, and the
 insert policy still binds the row to the user whose claims the transaction carries.
 Claiming due deliveries is the one piece of cross-user work (``service_transaction``).
+Every write that may change a user's unread count calls ``on_unread_change(user_id)``
+right after its transaction ends, so this replica's cache never serves a count older
+than the caller's own write.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
 import asyncpg
@@ -127,8 +131,23 @@ class StoreResult:
 class NotificationStore:
     """Notifications, preferences and deliveries of the notification service."""
 
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        on_unread_change: Callable[[uuid.UUID], None] = lambda _user_id: None,
+    ):
         self._pool = pool
+        self._on_unread_change = on_unread_change
+
+    @contextlib.asynccontextmanager
+    async def _changing_unread(self, user_id: uuid.UUID) -> AsyncIterator[asyncpg.Connection]:
+        """A user transaction that may change their unread count; announced after it ends."""
+        try:
+            async with user_transaction(self._pool, user_id) as conn:
+                yield conn
+        finally:
+            # After COMMIT (or rollback: forgetting a count is always safe).
+            self._on_unread_change(user_id)
 
     # -- writing -----------------------------------------------------------------
 
@@ -138,7 +157,7 @@ class NotificationStore:
         Outgoing deliveries are queued in the same transaction (an outbox), so a crash
         between storing and sending loses nothing.
         """
-        async with user_transaction(self._pool, user_id) as conn:
+        async with self._changing_unread(user_id) as conn:
             preferences = await _preferences(conn, user_id)
             if not should_store(preferences, new.type):
                 return StoreResult(NotifyResult(NotifyOutcome.MUTED, None), 0)
@@ -178,7 +197,7 @@ class NotificationStore:
 
         Returns (how many changed, unread count after the change).
         """
-        async with user_transaction(self._pool, user_id) as conn:
+        async with self._changing_unread(user_id) as conn:
             if ids is None:
                 status = await conn.execute(
                     "update public.user_notifications set read_at = now() "
@@ -201,7 +220,7 @@ class NotificationStore:
 
         The rows stay, hidden, so a late duplicate of the same event is recognised.
         """
-        async with user_transaction(self._pool, user_id) as conn:
+        async with self._changing_unread(user_id) as conn:
             if ids is None:
                 status = await conn.execute(
                     "update public.user_notifications set deleted_at = now() "

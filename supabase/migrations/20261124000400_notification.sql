@@ -63,6 +63,35 @@ create trigger user_notifications_announce
     after insert on public.user_notifications
     for each row execute function public.announce_user_notification();
 
+-- Unread-count caches (one per replica) drop a user's count whenever it may have changed:
+-- a notification read, deleted (hidden) or removed is announced on the same channel with
+-- only the user. Identical payloads in one transaction reach listeners once, so marking a
+-- thousand notifications read announces the user once.
+create function public.announce_unread_change() returns trigger
+    language plpgsql
+    set search_path = ''
+as $$
+begin
+    perform pg_notify(
+        'user_notifications',
+        json_build_object('user_id', case when tg_op = 'DELETE' then old.user_id
+                                          else new.user_id end)::text
+    );
+    return null;
+end;
+$$;
+
+create trigger user_notifications_announce_unread_change
+    after update of read_at, deleted_at on public.user_notifications
+    for each row
+    when (old.read_at is distinct from new.read_at
+          or old.deleted_at is distinct from new.deleted_at)
+    execute function public.announce_unread_change();
+
+create trigger user_notifications_announce_removal
+    after delete on public.user_notifications
+    for each row execute function public.announce_unread_change();
+
 -- ---------------------------------------------------------------------------
 -- Preferences (no row = the defaults: everything on, no outgoing channel)
 -- ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from notification_service.config import NotificationSettings
@@ -79,3 +80,16 @@ async def notify(stub, user_id, key: str | None = None, **fields) -> pb.NotifyRe
         **fields,
     )
     return await stub.Notify(request, **as_service())
+
+
+async def terminate_listener(database) -> int:
+    """Kill the live feeds' LISTEN connections (as a network fault would); how many."""
+    admin = await asyncpg.connect(database.admin_dsn)
+    try:
+        return await admin.fetchval(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+            "where datname = current_database() and usename = 'notification_service' "
+            "and query ilike 'listen%'"
+        )
+    finally:
+        await admin.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import grpc
 import pytest
 
@@ -13,6 +12,7 @@ from tests.notification_service.conftest import (
     notification_service,
     notify,
     stub_for,
+    terminate_listener,
 )
 from trading.notification.v1 import notification_service_pb2 as pb
 
@@ -115,16 +115,7 @@ async def test_subscribe_when_listening_connection_lost_ends_stream_and_recovers
         metadata=as_user(user_a)["metadata"],
     )
     await next_event(stream, timeout=5.0)
-    admin = await asyncpg.connect(database.admin_dsn)
-    try:
-        terminated = await admin.fetchval(
-            "select count(pg_terminate_backend(pid)) from pg_stat_activity "
-            "where datname = current_database() and usename = 'notification_service' "
-            "and query ilike 'listen%'"
-        )
-    finally:
-        await admin.close()
-    assert terminated == 1
+    assert await terminate_listener(database) == 1
     with pytest.raises(grpc.aio.AioRpcError) as ended:
         await next_event(stream, timeout=5.0)
     assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
