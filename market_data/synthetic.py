@@ -144,5 +144,3 @@ def _volume(
     volume = mean * activity * np.exp(rng.normal(-0.125, 0.5, len(body)))
     step = 1e-4 if profile.asset_class is AssetClass.CRYPTO else 1.0
     return np.maximum(np.round(volume / step) * step, step)
-
-

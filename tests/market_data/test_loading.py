@@ -83,8 +83,15 @@ class FakeAlpacaClient:
         times = pd.date_range("2024-01-02 14:30", periods=3, freq="5min", tz=UTC)
         index = pd.MultiIndex.from_product([[request.symbol_or_symbols], times])
         frame = pd.DataFrame(
-            {"open": [1.0, 2, 3], "high": [2.0, 3, 4], "low": [0.5, 1, 2], "close": [1.5, 2.5, 3.5],
-             "volume": [10.0, 20, 30], "trade_count": [1, 2, 3], "vwap": [1.0, 2, 3]},
+            {
+                "open": [1.0, 2, 3],
+                "high": [2.0, 3, 4],
+                "low": [0.5, 1, 2],
+                "close": [1.5, 2.5, 3.5],
+                "volume": [10.0, 20, 30],
+                "trade_count": [1, 2, 3],
+                "vwap": [1.0, 2, 3],
+            },
             index=index,
         )
         return SimpleNamespace(df=frame)
