@@ -169,10 +169,10 @@ class OrderFlow:
         )
         if status != Status.ACTIVE.value:
             return
-        reason = (
-            f"{event_type.replace('_', ' ')}: position closed at "
-            f"{format_decimal(order.avg_fill_price)}"
-        )
+        # The transition's reason is the exit's tag (stop_loss, daily_loss); the message
+        # says at what price the position was closed.
+        reason = order.tag
+        closed = f"position closed at {format_decimal(order.avg_fill_price)}"
         await self._strategies.transition(
             bot.user_id, bot.strategy_id, Action.PAUSE, Actor.RISK, reason, connection=connection
         )
@@ -184,7 +184,7 @@ class OrderFlow:
                 "eventData": {"client_order_id": order.client_order_id,
                               "price": format_decimal(order.avg_fill_price)},
                 "actionTaken": "RISK_ACTION_STRATEGY_PAUSED",
-                "message": f"{bot.name} was paused: {reason}",
+                "message": f"{bot.name} was paused: {event_type.replace('_', ' ')}, {closed}",
             },
         )
 

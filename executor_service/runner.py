@@ -6,6 +6,15 @@ the broker matching the bar (paper exchange), the open orders brought up to date
 bot's decision at the bar's close; every intent goes through ``OrderFlow``. The cursor
 (``last_bar_at``) moves after the bar is fully handled.
 
+Protective stops (stop loss, daily loss) are held by the executor, not rested at the
+broker: a resting stop beside the take profit would sell the holding twice, which risk
+refuses (short selling, wash trade). When a bar trades at or below a held stop, the
+executor cancels the strategy's resting sells (the take profit) and sends a market sell
+of the position under the stop's order id, validated by risk like every order; its fill
+pauses the strategy (``OrderFlow``). The market sell fills at the next bar's open: a
+live executor learns of the breach when the bar closes (the backtest engine fills a
+triggered stop in the bar that trades through it, at the stop).
+
 After a restart the bot is rebuilt by replaying the bars up to the cursor with the fills
 the ledger recorded for each; its intents map to the same client order ids, which find
 their orders in the ledger, so nothing is validated or sent twice.
@@ -19,6 +28,7 @@ import logging
 import math
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -34,15 +44,20 @@ from executor_service.order_flow import BotContext, OrderFlow
 from executor_service.order_ids import client_order_id
 from executor_service.order_state import OrderStatus
 from executor_service.store import StrategyRow, StrategyStore
-from strategies.orders import AmendOrder, CancelOrder, Fill, PlaceOrder
+from strategies.orders import (
+    LIMIT,
+    MARKET,
+    SELL,
+    STOP,
+    AmendOrder,
+    CancelOrder,
+    Fill,
+    PlaceOrder,
+)
 
 log = logging.getLogger("executor_service.runner")
 
 QUANTITY_STEP = Decimal("1e-8")
-# Crypto has no stop orders (Alpaca, and so risk, take market, limit and stop-limit): a
-# strategy's stop is sent as a stop-limit whose limit is this far past the stop, so it
-# fills like a stop unless the price runs more than that beyond the stop at once.
-CRYPTO_STOP_LIMIT_COLLAR = Decimal("0.05")
 
 
 def _decimal(value: float, step: Decimal = QUANTITY_STEP) -> Decimal | None:
@@ -51,21 +66,21 @@ def _decimal(value: float, step: Decimal = QUANTITY_STEP) -> Decimal | None:
     return Decimal(repr(float(value))).quantize(step)
 
 
-def order_request(cid: str, symbol: str, asset_class: str, side: str, kind: str,
-                  quantity: Decimal, price: float, decided_at: datetime) -> OrderRequest:
-    """The broker order of a strategy's intent (crypto stops become stop-limits)."""
-    limit = stop = None
-    if kind == "limit":
-        limit = _decimal(price)
-    elif kind == "stop":
-        stop = _decimal(price)
-        if asset_class == "crypto":
-            kind = "stop_limit"
-            past = -CRYPTO_STOP_LIMIT_COLLAR if side == "sell" else CRYPTO_STOP_LIMIT_COLLAR
-            limit = (stop * (1 + past)).quantize(QUANTITY_STEP)  # type: ignore[operator]
+@dataclass(slots=True)
+class HeldStop:
+    """A protective stop the executor watches itself (never sent to the broker)."""
+
+    price: float
+    quantity: float
+    tag: str
+
+
+def order_request(cid: str, symbol: str, side: str, kind: str, quantity: Decimal,
+                  price: float, decided_at: datetime) -> OrderRequest:
+    """The broker order of a strategy's market or limit intent."""
+    limit = _decimal(price) if kind == LIMIT else None
     return OrderRequest(client_order_id=cid, symbol=symbol, side=side, order_type=kind,
-                        quantity=quantity, limit_price=limit, stop_price=stop,
-                        decision_at=decided_at)
+                        quantity=quantity, limit_price=limit, decision_at=decided_at)
 
 
 class StrategyRun:
@@ -91,6 +106,7 @@ class StrategyRun:
         self._first_bar = True  # the first live bar syncs every open order
         # Orders risk refused, told to the bot at the next bar (see ``_place``).
         self._refused: list[Fill] = []
+        self._held: dict[int, HeldStop] = {}  # the bot's protective stops, by order id
 
     def _cid(self, bar: Bar, key: str) -> str:
         return client_order_id(self.row.id, bar.at, f"{self._epoch}:{key}")
@@ -150,7 +166,32 @@ class StrategyRun:
             fill = Fill(order_id, event.side, float(event.quantity), float(event.price),
                         float(event.fee), bar.index, event.done)
             await self._handle(bar, self.bot.fill(fill))
+        await self._trigger_stops(bar)
         await self._handle(bar, self.bot.decide(bar))
+
+    async def _trigger_stops(self, bar: Bar) -> None:
+        """Held stops this bar traded through become market sells of the position.
+
+        The strategy's other resting sells (its take profit) are cancelled first, so the
+        exit is the only sell of the holding. Their closure is recorded at the next bar,
+        where the exit fills: the bot hears of the exit first (the whole position gone,
+        the deal over) and the cancelled take profit then changes nothing. If risk
+        refuses the exit, the bot hears at the next bar that its stop and its take profit
+        are gone, and asks for both again: the stop is watched again from that bar.
+        """
+        low = float(bar.low)
+        for order_id, stop in list(self._held.items()):
+            if low > stop.price:
+                continue
+            del self._held[order_id]
+            if bar.index + 1 < len(self.bars):
+                closed_at = bar_at(self.bars, bar.index + 1).at
+                for other_id, order in list(self.bot.strategy.orders.items()):
+                    cid = self._cid_of.get(other_id)
+                    if order.side == SELL and other_id != order_id and cid:
+                        await self._flow.cancel(self.context, cid, closed_at)
+            await self._place(bar, order_id, f"o{order_id}:stop", SELL, MARKET,
+                              stop.quantity, math.nan, stop.tag)
 
     async def _handle(self, bar: Bar, intents: list) -> None:
         queue = list(intents)
@@ -161,6 +202,7 @@ class StrategyRun:
                                            intent.side, intent.kind, intent.quantity,
                                            intent.price, intent.tag)
             elif isinstance(intent, CancelOrder):
+                self._held.pop(intent.order_id, None)
                 cid = self._cid_of.get(intent.order_id)
                 if cid and not self._replaying:
                     await self._flow.cancel(self.context, cid, bar.at)
@@ -180,6 +222,9 @@ class StrategyRun:
 
     async def _place(self, bar: Bar, order_id: int, key: str, side: str, kind: str,
                      quantity: float, price: float, tag: str) -> list:
+        if kind == STOP:  # held by the executor (see ``_trigger_stops``)
+            self._held[order_id] = HeldStop(price, quantity, tag)
+            return []
         cid = self._cid(bar, key)
         self._cid_of[order_id] = cid
         self._id_of[cid] = order_id
@@ -187,8 +232,7 @@ class StrategyRun:
         if amount is None or amount <= 0:  # dust below the quantity step: nothing to send
             self._refused.append(Fill(order_id, side, 0.0, 0.0, 0.0, bar.index, True))
             return []
-        request = order_request(cid, self.row.base_symbol, self.row.asset_class, side, kind,
-                                amount, price, bar.at)
+        request = order_request(cid, self.row.base_symbol, side, kind, amount, price, bar.at)
         placement = await self._flow.place(
             self.context, request, bar.at, bar.close, tag, replaying=self._replaying
         )

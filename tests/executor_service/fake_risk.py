@@ -19,6 +19,8 @@ class FakeRisk(rpb_grpc.RiskServiceServicer):
         self.max_positions = "20"
         # Order types refused as invalid, as risk refuses types an asset class lacks.
         self.refused_order_types: set[int] = set()
+        # Orders (side, type) denied as a rule would deny them.
+        self.denied: set[tuple[int, int]] = set()
         self.validated: list[rpb.ValidateTradeRequest] = []
 
     async def _maybe_down(self, context):
@@ -31,7 +33,7 @@ class FakeRisk(rpb_grpc.RiskServiceServicer):
         if request.order.order_type in self.refused_order_types:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 "order.order_type: not allowed (test)")
-        if self.allow:
+        if self.allow and (request.order.side, request.order.order_type) not in self.denied:
             return rpb.ValidateTradeResponse(allowed=True)
         return rpb.ValidateTradeResponse(
             allowed=False, reason_code="INSUFFICIENT_BUYING_POWER",
