@@ -43,6 +43,7 @@ class OrderRow:
     tag: str
     needs_attention: bool
     bar_at: datetime
+    decided_at: datetime | None
     closed_bar_at: datetime | None
     submitted_at: datetime | None
     created_at: datetime
@@ -58,7 +59,7 @@ class OrderRow:
             limit_price=self.limit_price,
             stop_price=self.stop_price,
             time_in_force=self.time_in_force,
-            decision_at=self.bar_at,
+            decision_at=self.decided_at or self.bar_at,
         )
 
 
@@ -109,14 +110,14 @@ async def insert_order(
     record = await connection.fetchrow(
         """
         insert into bot_orders (user_id, strategy_id, client_order_id, broker, symbol, side,
-            order_type, time_in_force, quantity, limit_price, stop_price, bar_at, tag)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            order_type, time_in_force, quantity, limit_price, stop_price, bar_at, tag, decided_at)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
         on conflict (client_order_id) do nothing
         returning *
         """,
         user_id, strategy_id, request.client_order_id, broker, request.symbol, request.side,
         request.order_type, request.time_in_force, request.quantity, request.limit_price,
-        request.stop_price, bar_at, tag,
+        request.stop_price, bar_at, tag, request.decision_at,
     )
     if record is None:
         record = await connection.fetchrow(

@@ -29,7 +29,7 @@ import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -58,6 +58,9 @@ from strategies.orders import (
 log = logging.getLogger("executor_service.runner")
 
 QUANTITY_STEP = Decimal("1e-8")
+# Orders placed in reaction to a fill at a bar's open are stamped this much before the
+# bar, so the paper exchange lets them trade in the bar's later phases (as the engine).
+_BEFORE = timedelta(microseconds=1)
 
 
 def _decimal(value: float, step: Decimal = QUANTITY_STEP) -> Decimal | None:
@@ -107,6 +110,9 @@ class StrategyRun:
         # Orders risk refused, told to the bot at the next bar (see ``_place``).
         self._refused: list[Fill] = []
         self._held: dict[int, HeldStop] = {}  # the bot's protective stops, by order id
+        self._decided_at: dict[int, datetime] = {}
+        self._amends: dict[int, int] = {}
+        self._replaced: set[str] = set()  # client order ids an amendment cancelled
 
     def _cid(self, bar: Bar, key: str) -> str:
         return client_order_id(self.row.id, bar.at, f"{self._epoch}:{key}")
@@ -126,25 +132,37 @@ class StrategyRun:
         self._replaying = False
 
     async def process(self, index: int) -> None:
-        """Handle bar ``index`` live: match, sync, hand events to the bot, decide."""
+        """Handle bar ``index`` live, in the backtest engine's order: the day start, the
+        broker's fills (on the paper exchange phase by phase, the bot told after each),
+        held stops, then the decision at the close."""
         bar = bar_at(self.bars, index)
-        touched: set[str] | None = None
-        if self._exchange is not None:
-            touched = await self._exchange.match_bar(
-                self.row.user_id, self.row.base_symbol, bar.at, bar
-            )
+        await self._begin(bar)
         async with self._pool.acquire() as connection:
             open_orders = await ledger.open_orders(connection, self.row.id)
         for order in open_orders:
-            # The paper exchange says which orders this bar changed; others are polled.
-            if touched is None or order.client_order_id in touched or (
+            # The paper exchange reports what each bar changed (``_on_change``); other
+            # brokers are polled. Pending orders (a crash) are looked up and sent first.
+            if self._exchange is None or (
                 order.status == OrderStatus.PENDING_SUBMIT or self._first_bar
             ):
                 await self._flow.sync(self.context, order, bar.at)
         self._first_bar = False
+        told: set[str] = set()
+        if self._exchange is not None:
+
+            async def on_phase(changed: list[str]) -> None:
+                await self._on_phase(bar, changed, told)
+
+            await self._exchange.match_bar(
+                self.row.user_id, self.row.base_symbol, bar.at, bar,
+                only=self._id_of.keys(), on_phase=on_phase,
+            )
         async with self._pool.acquire() as connection:
             events = await ledger.bar_events(connection, self.row.id, bar.at, bar.at)
-        await self._step(bar, events.get(bar.at, []))
+        for event in events.get(bar.at, []):
+            if event.client_order_id not in told:
+                await self._tell(bar, event)
+        await self._finish(bar)
         async with self._pool.acquire() as connection, connection.transaction():
             await ledger.mark_to_market(connection, self.row.id, self.row.base_symbol, bar.close)
             await connection.execute(
@@ -153,21 +171,53 @@ class StrategyRun:
                 self.row.id, bar.at,
             )
 
+    async def _on_phase(self, bar: Bar, changed: list[str], told: set[str]) -> None:
+        """A phase of the bar changed these orders: record them all, then tell the bot of
+        each in turn (risk then sees every fill of the phase when it checks a reaction;
+        a market order the exchange filled still looks open to it until recorded)."""
+        for cid in changed:
+            async with self._pool.acquire() as connection:
+                order = await ledger.get_order(connection, cid)
+            if order is not None:
+                await self._flow.sync(self.context, order, bar.at)
+        async with self._pool.acquire() as connection:
+            events = await ledger.bar_events(connection, self.row.id, bar.at, bar.at)
+        for cid in changed:
+            told.add(cid)
+            for event in events.get(bar.at, []):
+                if event.client_order_id == cid:
+                    await self._tell(bar, event)
+
     async def _step(self, bar: Bar, events: list[ledger.BarEvent]) -> None:
-        await self._handle(bar, self.bot.day_start(bar))
+        """A replayed bar: the same calls as ``process`` with the events recorded."""
+        await self._begin(bar)
+        for event in events:
+            await self._tell(bar, event)
+        await self._finish(bar)
+
+    async def _begin(self, bar: Bar) -> None:
+        # The engine lets orders placed at a day start trade in that bar.
+        await self._handle(bar, self.bot.day_start(bar), bar.at - _BEFORE)
         refused, self._refused = self._refused, []
         for fill in refused:
             await self._handle(bar, self.bot.fill(
-                Fill(fill.order_id, fill.side, 0.0, 0.0, 0.0, bar.index, True)))
-        for event in events:
-            order_id = self._id_of.get(event.client_order_id)
-            if order_id is None:
-                continue
-            fill = Fill(order_id, event.side, float(event.quantity), float(event.price),
-                        float(event.fee), bar.index, event.done)
-            await self._handle(bar, self.bot.fill(fill))
+                Fill(fill.order_id, fill.side, 0.0, 0.0, 0.0, bar.index, True)), bar.at)
+
+    async def _tell(self, bar: Bar, event: ledger.BarEvent) -> None:
+        order_id = self._id_of.get(event.client_order_id)
+        if order_id is None or (event.quantity == 0 and event.client_order_id in self._replaced):
+            return
+        order = self.bot.strategy.orders.get(order_id)
+        # As in the engine: what the bot places in reaction to a fill at the open may
+        # still trade in this bar (decided "before" it); after later fills, from the next.
+        at_open = order is not None and order.kind == MARKET
+        fill = Fill(order_id, event.side, float(event.quantity), float(event.price),
+                    float(event.fee), bar.index, event.done)
+        await self._handle(bar, self.bot.fill(fill), bar.at - _BEFORE if at_open else bar.at)
+
+    async def _finish(self, bar: Bar) -> None:
         await self._trigger_stops(bar)
-        await self._handle(bar, self.bot.decide(bar))
+        await self._handle(bar, self.bot.decide(bar), bar.at)
 
     async def _trigger_stops(self, bar: Bar) -> None:
         """Held stops this bar traded through become market sells of the position.
@@ -191,16 +241,17 @@ class StrategyRun:
                     if order.side == SELL and other_id != order_id and cid:
                         await self._flow.cancel(self.context, cid, closed_at)
             await self._place(bar, order_id, f"o{order_id}:stop", SELL, MARKET,
-                              stop.quantity, math.nan, stop.tag)
+                              stop.quantity, math.nan, stop.tag, bar.at)
 
-    async def _handle(self, bar: Bar, intents: list) -> None:
-        queue = list(intents)
-        while queue:
-            intent = queue.pop(0)
+    async def _handle(self, bar: Bar, intents: list, decided_at: datetime) -> None:
+        """Send the bot's intents; ``decided_at`` is when the broker takes them as placed
+        (an amended order keeps its original time, as the engine keeps it resting)."""
+        for intent in intents:
             if isinstance(intent, PlaceOrder):
-                queue += await self._place(bar, intent.order_id, f"o{intent.order_id}",
-                                           intent.side, intent.kind, intent.quantity,
-                                           intent.price, intent.tag)
+                self._decided_at[intent.order_id] = decided_at
+                await self._place(bar, intent.order_id, f"o{intent.order_id}",
+                                  intent.side, intent.kind, intent.quantity,
+                                  intent.price, intent.tag, decided_at)
             elif isinstance(intent, CancelOrder):
                 self._held.pop(intent.order_id, None)
                 cid = self._cid_of.get(intent.order_id)
@@ -210,40 +261,46 @@ class StrategyRun:
                 # Brokers replace an order with a new one: cancel, then place the amended
                 # order under a new client order id (same strategy order id).
                 cid = self._cid_of.get(intent.order_id)
-                if cid and not self._replaying:
-                    await self._flow.cancel(self.context, cid, bar.at)
+                if cid:
+                    # Its closure is not the amended order's: never told to the bot.
+                    self._replaced.add(cid)
+                    if not self._replaying:
+                        await self._flow.cancel(self.context, cid, bar.at)
                 original = self.bot.strategy.orders.get(intent.order_id)
                 if original is None:
                     continue
-                queue += await self._place(
-                    bar, intent.order_id, f"o{intent.order_id}:a{bar.index}", original.side,
+                # Numbered per order: two amendments within one bar are two orders.
+                amends = self._amends[intent.order_id] = self._amends.get(intent.order_id, 0) + 1
+                await self._place(
+                    bar, intent.order_id, f"o{intent.order_id}:a{amends}", original.side,
                     original.kind, intent.quantity, intent.price, original.tag,
+                    self._decided_at.get(intent.order_id, decided_at),
                 )
 
     async def _place(self, bar: Bar, order_id: int, key: str, side: str, kind: str,
-                     quantity: float, price: float, tag: str) -> list:
+                     quantity: float, price: float, tag: str, decided_at: datetime) -> None:
         if kind == STOP:  # held by the executor (see ``_trigger_stops``)
             self._held[order_id] = HeldStop(price, quantity, tag)
-            return []
+            return
         cid = self._cid(bar, key)
         self._cid_of[order_id] = cid
         self._id_of[cid] = order_id
         amount = _decimal(quantity)
         if amount is None or amount <= 0:  # dust below the quantity step: nothing to send
             self._refused.append(Fill(order_id, side, 0.0, 0.0, 0.0, bar.index, True))
-            return []
-        request = order_request(cid, self.row.base_symbol, side, kind, amount, price, bar.at)
+            return
+        request = order_request(cid, self.row.base_symbol, side, kind, amount, price,
+                                decided_at)
         placement = await self._flow.place(
             self.context, request, bar.at, bar.close, tag, replaying=self._replaying
         )
         if placement.placed:
-            return []
+            return
         # Blocked (or risk unreachable): the bot forgets the order it asked for, at the
         # next bar. Told now, a strategy that wants the order (a protective stop) asks for
         # it again at once, and again: an endless validate-and-block loop within one bar
         # (thousands of risk calls and outbox rows per bar, seen in the test suite).
         self._refused.append(Fill(order_id, side, 0.0, 0.0, 0.0, bar.index, True))
-        return []
 
 
 class BotRunner:

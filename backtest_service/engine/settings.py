@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from strategies.config import AssetClass
+from strategies.fills import Costs as FillCosts
 
 # Crypto: a regular spot account pays about 0.10% maker and taker (e.g. Binance's base
 # tier). US equities: Alpaca charges no commission (regulatory fees are negligible).
@@ -30,13 +31,8 @@ class EngineSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class Costs:
-    """Resolved costs as fractions."""
-
-    maker_fee: float
-    taker_fee: float
-    slippage: float
-    max_volume_share: float
+class Costs(FillCosts):
+    """Resolved costs as fractions (the fill model's, resolved from the settings)."""
 
     @classmethod
     def resolve(cls, settings: EngineSettings, asset_class: AssetClass) -> Costs:

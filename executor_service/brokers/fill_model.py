@@ -1,16 +1,22 @@
 """How the paper exchange fills an order against one bar: pure arithmetic, no I/O.
 
-Market orders fill at the bar's open moved against the trader by the slippage; limit
-orders fill when the bar trades through the limit, at the limit or a better open. An
-order may take at most a share of the bar's volume, so a large order fills over several
-bars (partial fills). Fees are a rate of the traded value.
+The rules are the backtest engine's (``strategies.fills.FillModel``, one implementation):
+market orders at the open moved against the trader by the slippage, limit orders at the
+limit or a better open once the bar trades through it (maker fee), stops at the stop or
+a worse open less slippage (taker fee), at most a share of the bar's volume per order.
+Prices come out of the shared float model and are rounded to the exchange's Decimal
+step here; fees and quantities are computed in Decimal. Stop-limits and buy stops, which
+the engine does not simulate, are built on the same rules.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from functools import cached_property
 from typing import Protocol
+
+from strategies.fills import Costs, FillModel
 
 BPS = Decimal(10_000)
 QUANTITY_STEP = Decimal("1e-8")
@@ -29,9 +35,22 @@ class BarLike(Protocol):
 
 @dataclass(frozen=True)
 class FillTerms:
+    """The exchange's costs: ``fee_bps`` for taker fills (market, stop), ``maker_fee_bps``
+    for limit fills (None: the same as ``fee_bps``)."""
+
     fee_bps: Decimal
     slippage_bps: Decimal
     max_volume_fraction: Decimal
+    maker_fee_bps: Decimal | None = None
+
+    @cached_property
+    def model(self) -> FillModel:
+        maker = self.fee_bps if self.maker_fee_bps is None else self.maker_fee_bps
+        return FillModel(Costs(
+            maker_fee=float(maker / BPS), taker_fee=float(self.fee_bps / BPS),
+            slippage=float(self.slippage_bps / BPS),
+            max_volume_share=float(self.max_volume_fraction),
+        ))
 
 
 @dataclass(frozen=True)
@@ -41,8 +60,16 @@ class FillQuote:
     fee: Decimal
 
 
-def _d(value: object) -> Decimal:
+def as_decimal(value: object) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _exact(value: float) -> Decimal:
+    return Decimal(repr(float(value)))
+
+
+def _price(value: float) -> Decimal:
+    return _exact(value).quantize(PRICE_STEP, rounding=ROUND_HALF_EVEN)
 
 
 def fill_price(side: str, order_type: str, limit_price: Decimal | None, bar: BarLike,
@@ -54,8 +81,8 @@ def fill_price(side: str, order_type: str, limit_price: Decimal | None, bar: Bar
     fills like a stop, but never beyond its limit (a bar that does not trade at the limit
     leaves it resting).
     """
-    open_, high, low = _d(bar.open), _d(bar.high), _d(bar.low)
-    slip = terms.slippage_bps / BPS
+    model = terms.model
+    open_, high, low = as_decimal(bar.open), as_decimal(bar.high), as_decimal(bar.low)
     if order_type == "stop_limit":
         price = fill_price(side, "stop", None, bar, terms, stop_price)
         if price is None or limit_price is None:
@@ -71,22 +98,15 @@ def fill_price(side: str, order_type: str, limit_price: Decimal | None, bar: Bar
         if side == "sell":
             if low > stop_price:
                 return None
-            price = min(open_, stop_price) * (1 - slip)
-        else:
-            if high < stop_price:
-                return None
-            price = max(open_, stop_price) * (1 + slip)
-    elif order_type == "market":
-        price = open_ * (1 + slip) if side == "buy" else open_ * (1 - slip)
-    elif side == "buy":
-        if limit_price is None or low > limit_price:
+            return _price(model.stop_price(float(stop_price), float(open_)))
+        if high < stop_price:
             return None
-        price = min(open_, limit_price)
-    else:
-        if limit_price is None or high < limit_price:
-            return None
-        price = max(open_, limit_price)
-    return price.quantize(PRICE_STEP, rounding=ROUND_HALF_EVEN)
+        return _price(model.buy_stop_price(float(stop_price), float(open_)))
+    if order_type == "market":
+        return _price(model.market_price(side, float(open_)))
+    if limit_price is None or (low > limit_price if side == "buy" else high < limit_price):
+        return None
+    return _price(model.limit_price(side, float(limit_price), float(open_)))
 
 
 def quote_fill(
@@ -106,9 +126,9 @@ def quote_fill(
     price = fill_price(side, order_type, limit_price, bar, terms, stop_price)
     if price is None or remaining <= 0:
         return None
-    cap = _d(bar.volume) * terms.max_volume_fraction
+    cap = _exact(terms.model.volume_cap(float(as_decimal(bar.volume))))
     quantity = min(remaining, cap) if cap > 0 else remaining
-    fee_rate = terms.fee_bps / BPS
+    fee_rate = _exact(terms.model.fee_rate(taker=order_type != "limit"))
     if side == "buy" and cash is not None:
         affordable = cash / (price * (1 + fee_rate))
         quantity = min(quantity, affordable)

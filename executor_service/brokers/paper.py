@@ -9,6 +9,7 @@ fill against the market data feed (``match_bar``) with fees, slippage and partia
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Container
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -21,7 +22,13 @@ from executor_service.brokers.base import (
     DuplicateClientOrderId,
     OrderRequest,
 )
-from executor_service.brokers.fill_model import BarLike, FillTerms, fill_price, quote_fill
+from executor_service.brokers.fill_model import (
+    BarLike,
+    FillTerms,
+    as_decimal,
+    fill_price,
+    quote_fill,
+)
 
 
 class PaperExchange:
@@ -131,69 +138,124 @@ class PaperExchange:
         return cash, {row["symbol"]: row["quantity"] for row in rows}
 
     async def match_bar(
-        self, user_id: uuid.UUID, symbol: str, bar_at: datetime, bar: BarLike
+        self, user_id: uuid.UUID, symbol: str, bar_at: datetime, bar: BarLike, *,
+        only: Container[str] | None = None,
+        on_phase: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> set[str]:
         """Fill the account's open orders on ``symbol`` that this bar trades.
 
-        Returns the client order ids this bar changed (filled or closed).
+        In the backtest engine's phases: market orders at the open (in the order they
+        were placed), then the low side (buy limits, sell stops) nearest the open first,
+        then the high side (sell limits, buy stops) nearest first. Each phase takes the
+        orders eligible when it starts; ``on_phase`` (the bot's reactions) gets the
+        client order ids the phase changed, in order, before the next phase starts, so
+        an order the bot places with a decision time before the bar (a reaction to a
+        fill at the open) trades in this bar's later phases, and one it cancels does not.
+        ``only`` limits matching to these client order ids (one strategy's orders).
 
         Only orders decided before the bar are eligible, and an order fills at most once
-        per bar (a unique key), so matching a bar again changes nothing.
+        per bar (a unique key), so matching a bar again changes nothing. Returns the
+        client order ids this bar changed (filled or closed).
         """
         touched: set[str] = set()
+        for phase in _PHASES:
+            changed = [
+                cid for cid in await self._phase_orders(user_id, symbol, bar_at, bar, phase, only)
+                if await self._match_one(user_id, symbol, cid, bar_at, bar)
+            ]
+            touched.update(changed)
+            if changed and on_phase is not None:
+                await on_phase(changed)
+        return touched
+
+    async def _phase_orders(self, user_id, symbol, bar_at, bar, phase: str,
+                            only: Container[str] | None) -> list[str]:
+        records = await self._pool.fetch(
+            """
+            select o.client_order_id, o.side, o.order_type, o.limit_price, o.stop_price
+            from paper_orders o
+            where o.user_id = $1 and o.symbol = $2 and o.status in ('new', 'partially_filled')
+              and o.created_at < $3
+              and not exists (select 1 from paper_fills f
+                              where f.order_id = o.id and f.bar_at = $3)
+            order by o.created_at, o.client_order_id
+            """,
+            user_id, symbol, bar_at,
+        )
+        low, high = as_decimal(bar.low), as_decimal(bar.high)
+        keyed: list[tuple[Decimal, str]] = []
+        for r in records:
+            if only is not None and r["client_order_id"] not in only:
+                continue
+            kind, side = r["order_type"], r["side"]
+            if phase == "market":
+                if kind == "market":
+                    keyed.append((Decimal(len(keyed)), r["client_order_id"]))
+                continue
+            level = r["limit_price"] if kind == "limit" else r["stop_price"]
+            if kind == "market" or level is None:
+                continue
+            low_side = side == "buy" if kind == "limit" else side == "sell"
+            if phase == "low" and low_side and level >= low:
+                keyed.append((-level, r["client_order_id"]))  # highest (nearest the open) first
+            elif phase == "high" and not low_side and level <= high:
+                keyed.append((level, r["client_order_id"]))  # lowest first
+        keyed.sort(key=lambda item: item[0])  # stable: ties keep the placing order
+        return [cid for _, cid in keyed]
+
+    async def _match_one(self, user_id, symbol, cid: str, bar_at: datetime, bar) -> bool:
+        """Fill (or close) one order against the bar; False if the bar changes nothing."""
         async with self._pool.acquire() as connection, connection.transaction():
             await self._ensure_account(connection, user_id)
             cash = await connection.fetchval(
                 "select cash from paper_accounts where user_id = $1 for update", user_id
             )
-            orders = await connection.fetch(
+            order = await connection.fetchrow(
                 """
                 select o.* from paper_orders o
-                where o.user_id = $1 and o.symbol = $2 and o.status in ('new', 'partially_filled')
-                  and o.created_at < $3
+                where o.user_id = $1 and o.client_order_id = $2
+                  and o.status in ('new', 'partially_filled') and o.created_at < $3
                   and not exists (select 1 from paper_fills f
                                   where f.order_id = o.id and f.bar_at = $3)
-                order by o.created_at, o.client_order_id
                 for update
                 """,
-                user_id, symbol, bar_at,
+                user_id, cid, bar_at,
             )
+            if order is None:  # cancelled or filled meanwhile
+                return False
             held = await connection.fetchval(
                 "select coalesce(sum(quantity), 0) from paper_positions"
                 " where user_id = $1 and symbol = $2",
                 user_id, symbol,
             )
-            for order in orders:
-                remaining = order["quantity"] - order["filled_qty"]
-                if order["side"] == "sell":
-                    remaining = min(remaining, held)
-                    if remaining <= 0:
-                        if fill_price(order["side"], order["order_type"], order["limit_price"],
-                                      bar, self.terms, order["stop_price"]) is not None:
-                            await _close(connection, order, "insufficient position to sell")
-                            touched.add(order["client_order_id"])
-                        continue
-                quote = quote_fill(
-                    order["side"], order["order_type"], order["limit_price"], remaining, bar,
-                    self.terms, cash if order["side"] == "buy" else None, order["stop_price"],
-                )
-                if quote is None:
-                    if order["side"] == "buy" and order["order_type"] == "market":
-                        # A market buy the account cannot pay for any more of.
-                        await _close(connection, order, "insufficient cash")
-                        touched.add(order["client_order_id"])
-                    continue
-                cash = await _record_fill(connection, order, quote, bar_at, cash)
-                if order["side"] == "sell":
-                    held -= quote.quantity
-                else:
-                    held += quote.quantity
-                touched.add(order["client_order_id"])
+            remaining = order["quantity"] - order["filled_qty"]
+            if order["side"] == "sell":
+                remaining = min(remaining, held)
+                if remaining <= 0:
+                    if fill_price(order["side"], order["order_type"], order["limit_price"],
+                                  bar, self.terms, order["stop_price"]) is None:
+                        return False
+                    await _close(connection, order, "insufficient position to sell")
+                    return True
+            quote = quote_fill(
+                order["side"], order["order_type"], order["limit_price"], remaining, bar,
+                self.terms, cash if order["side"] == "buy" else None, order["stop_price"],
+            )
+            if quote is None:
+                if order["side"] == "buy" and order["order_type"] == "market":
+                    # A market buy the account cannot pay for any more of.
+                    await _close(connection, order, "insufficient cash")
+                    return True
+                return False
+            cash = await _record_fill(connection, order, quote, bar_at, cash)
             await connection.execute(
                 "update paper_accounts set cash = $2, updated_at = now() where user_id = $1",
                 user_id, cash,
             )
-        return touched
+        return True
+
+
+_PHASES = ("market", "low", "high")
 
 
 async def _close(connection: asyncpg.Connection, order: asyncpg.Record, reason: str) -> None:

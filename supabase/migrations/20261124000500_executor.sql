@@ -96,6 +96,10 @@ create table public.bot_orders (
     -- Set when the broker reports an order the ledger did not expect (reconciliation).
     needs_attention  boolean not null default false,
     bar_at           timestamptz not null,
+    -- When the broker takes the order as placed (the paper exchange matches an order from
+    -- the first bar after it): the bar, or just before it for the engine's same-bar
+    -- reactions to a fill at the open, or an amended order's original time.
+    decided_at       timestamptz,
     -- The bar during which the order reached a terminal status (the bot hears of it then).
     closed_bar_at    timestamptz,
     submitted_at     timestamptz,
