@@ -35,10 +35,10 @@ from trading.types.v1 import types_pb2 as tpb
 
 log = logging.getLogger("executor_service.order_flow")
 
-# Exits the strategy library tags as risk exits: their fill pauses the strategy.
 REPEAT_WINDOW_SECONDS = 300.0
 
-_PAUSING_TAGS = {"stop_loss": "stop_loss_triggered", "daily_loss": "daily_loss_limit_breached"}
+# Exits the strategy library tags as risk exits: their fill pauses the strategy.
+PAUSING_TAGS = {"stop_loss": "stop_loss_triggered", "daily_loss": "daily_loss_limit_breached"}
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class OrderFlow:
             updated, fills = await ledger.apply_broker_report(
                 connection, order, report, bot.name, bar_at
             )
-            event = _PAUSING_TAGS.get(updated.tag)
+            event = PAUSING_TAGS.get(updated.tag)
             if fills and event and updated.status == OrderStatus.FILLED:
                 await self._pause_by_risk(connection, bot, updated, event)
 

@@ -40,7 +40,7 @@ from executor_service.brokers.base import Broker, OrderRequest
 from executor_service.brokers.directory import BrokerDirectory
 from executor_service.brokers.paper import PaperExchange
 from executor_service.feed import Bar, bar_at, feed_bars, index_of, release_time
-from executor_service.order_flow import BotContext, OrderFlow
+from executor_service.order_flow import PAUSING_TAGS, BotContext, OrderFlow
 from executor_service.order_ids import client_order_id
 from executor_service.order_state import OrderStatus
 from executor_service.store import StrategyRow, StrategyStore
@@ -113,6 +113,7 @@ class StrategyRun:
         self._decided_at: dict[int, datetime] = {}
         self._amends: dict[int, int] = {}
         self._replaced: set[str] = set()  # client order ids an amendment cancelled
+        self._exited_at = -1  # the bar of a stop-loss or daily-loss exit (see ``_tell``)
 
     def _cid(self, bar: Bar, key: str) -> str:
         return client_order_id(self.row.id, bar.at, f"{self._epoch}:{key}")
@@ -211,11 +212,17 @@ class StrategyRun:
         # As in the engine: what the bot places in reaction to a fill at the open may
         # still trade in this bar (decided "before" it); after later fills, from the next.
         at_open = order is not None and order.kind == MARKET
+        if order is not None and order.tag in PAUSING_TAGS and event.done:
+            # The exit pauses the strategy (``OrderFlow``): no decision at this bar, the
+            # run ends with it. Replays see the same fill and skip the same decision.
+            self._exited_at = bar.index
         fill = Fill(order_id, event.side, float(event.quantity), float(event.price),
                     float(event.fee), bar.index, event.done)
         await self._handle(bar, self.bot.fill(fill), bar.at - _BEFORE if at_open else bar.at)
 
     async def _finish(self, bar: Bar) -> None:
+        if self._exited_at == bar.index:
+            return
         await self._trigger_stops(bar)
         await self._handle(bar, self.bot.decide(bar), bar.at)
 

@@ -85,6 +85,10 @@ async def test_stop_loss_when_feed_falls_through_it_closes_position_pauses_and_t
         assert await connection.fetchval(
             "select count(*) from bot_orders where strategy_id = $1", strategy
         ) == orders_when_paused
+        # Nothing was decided after the exit filled (the bot makes no decision at that bar).
+        assert await connection.fetchval(
+            "select count(*) from bot_orders where strategy_id = $1 and bar_at >="
+            " (select max(f.bar_at) from bot_fills f where f.strategy_id = $1)", strategy) == 0
         await assert_ledger_consistent(connection)
     finally:
         await connection.close()
