@@ -114,6 +114,8 @@ class StrategyRun:
         self._amends: dict[int, int] = {}
         self._replaced: set[str] = set()  # client order ids an amendment cancelled
         self._exited_at = -1  # the bar of a stop-loss or daily-loss exit (see ``_tell``)
+        self._armed_at = -1
+        self._armed: dict[int, float] = {}  # held stop levels as the low side started
 
     def _cid(self, bar: Bar, key: str) -> str:
         return client_order_id(self.row.id, bar.at, f"{self._epoch}:{key}")
@@ -209,6 +211,8 @@ class StrategyRun:
         if order_id is None or (event.quantity == 0 and event.client_order_id in self._replaced):
             return
         order = self.bot.strategy.orders.get(order_id)
+        if order is None or order.kind != MARKET:
+            self._arm_stops(bar)  # the market phase is over
         # As in the engine: what the bot places in reaction to a fill at the open may
         # still trade in this bar (decided "before" it); after later fills, from the next.
         at_open = order is not None and order.kind == MARKET
@@ -220,32 +224,44 @@ class StrategyRun:
                     float(event.fee), bar.index, event.done)
         await self._handle(bar, self.bot.fill(fill), bar.at - _BEFORE if at_open else bar.at)
 
+    def _arm_stops(self, bar: Bar) -> None:
+        """Note the held stops' levels as the bar's low side starts (as the engine lists
+        the orders its low reaches when that phase starts): a stop placed or moved up
+        during the low side does not trigger in this bar."""
+        if self._armed_at != bar.index:
+            self._armed_at = bar.index
+            self._armed = {order_id: stop.price for order_id, stop in self._held.items()}
+
     async def _finish(self, bar: Bar) -> None:
         if self._exited_at == bar.index:
             return
+        self._arm_stops(bar)
         await self._trigger_stops(bar)
         await self._handle(bar, self.bot.decide(bar), bar.at)
 
     async def _trigger_stops(self, bar: Bar) -> None:
-        """Held stops this bar traded through become market sells of the position.
+        """Held stops this bar traded through become market sells of the position: the
+        bar's low reached the stop's level, both as the low side started and now.
 
-        The strategy's other resting sells (its take profit) are cancelled first, so the
-        exit is the only sell of the holding. Their closure is recorded at the next bar,
-        where the exit fills: the bot hears of the exit first (the whole position gone,
-        the deal over) and the cancelled take profit then changes nothing. If risk
-        refuses the exit, the bot hears at the next bar that its stop and its take profit
-        are gone, and asks for both again: the stop is watched again from that bar.
+        The strategy's other resting orders are cancelled first: its take profit (risk
+        refuses a second sell of the holding) and its resting buys (a market sell beside
+        them is a potential wash trade; the strategy cancels them after the exit anyway,
+        and any the bar reached have filled in its low phase already). Their closures are
+        recorded at the next bar, where the exit fills: the bot hears of the exit first
+        (the whole position gone, every order cancelled) and the closures then change
+        nothing. If risk refuses the exit, the bot hears at the next bar that its stop
+        and those orders are gone, and asks again: the stop is watched again from then.
         """
         low = float(bar.low)
         for order_id, stop in list(self._held.items()):
-            if low > stop.price:
+            if low > stop.price or low > self._armed.get(order_id, -math.inf):
                 continue
             del self._held[order_id]
             if bar.index + 1 < len(self.bars):
                 closed_at = bar_at(self.bars, bar.index + 1).at
-                for other_id, order in list(self.bot.strategy.orders.items()):
+                for other_id in list(self.bot.strategy.orders):
                     cid = self._cid_of.get(other_id)
-                    if order.side == SELL and other_id != order_id and cid:
+                    if other_id != order_id and cid:
                         await self._flow.cancel(self.context, cid, closed_at)
             await self._place(bar, order_id, f"o{order_id}:stop", SELL, MARKET,
                               stop.quantity, math.nan, stop.tag, bar.at)

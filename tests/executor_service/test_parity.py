@@ -145,8 +145,12 @@ async def test_executor_when_replaying_the_feed_places_the_engines_orders(
     assert_same_orders(ours, theirs)
 
 
+@pytest.mark.parametrize(("tag", "controls"), [
+    ("stop_loss", {"stop_loss_pct": "0.5"}),      # breached at bar 35 (seed 42)
+    ("daily_loss", {"max_daily_loss_usd": "5"}),  # breached at bar 22
+])
 async def test_stop_loss_when_breached_executor_exits_at_next_open_where_engine_fills_the_stop(
-    database, fake_risk, user_a
+    tag, controls, database, fake_risk, user_a
 ):
     # Where the two differ, on purpose. The engine rests the stop and fills it inside
     # the bar that trades through it, at the stop (or a lower open) less slippage, and
@@ -155,18 +159,18 @@ async def test_stop_loss_when_breached_executor_exits_at_next_open_where_engine_
     # sends a market sell of the same quantity decided at that bar, which fills at the
     # next bar's open less slippage, and the strategy is paused. Before the breach the
     # orders are the same.
-    config = dca_config(stop_loss_pct="0.5")
+    config = dca_config(**controls)
     config.capital_allocation.allocated_capital = str(CAPITAL)
     ours, fills = await executor_run(database, fake_risk, user_a, config, until_paused=True)
     parsed = parse_config(config)
     bars = feed_bars(config.base_symbol, parsed.timeframe.interval, SEED).slice(0, BARS + 1)
     theirs, log = engine_run(parsed, bars, COSTS)
-    stop = next(f for f in log.fills if f.tag == "stop_loss")
+    stop = next(f for f in log.fills if f.tag == tag)
     breach = stop.bar_index
     assert_same_orders([o for o in ours if o[0] < breach], [o for o in theirs if o[0] < breach])
     assert [o for o in ours if o[0] >= breach] == [
         (breach, "sell", "market", stepped(stop.quantity), None)]
-    exit_fill = next(f for f in fills if f["tag"] == "stop_loss")
+    exit_fill = next(f for f in fills if f["tag"] == tag)
     assert exit_fill["bar"] == breach + 1 == max(f["bar"] for f in fills)
     assert abs(exit_fill["quantity"] - stepped(stop.quantity)) <= STEP
     next_open = float(bars.open[breach + 1])

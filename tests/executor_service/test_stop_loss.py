@@ -1,11 +1,12 @@
-"""A stop-loss breach through the REAL risk and notification services: the executor holds
-the stop itself, and when the synthetic feed falls through it the take profit is
-cancelled, the position sold at market (approved by risk), the strategy paused with the
-reason, and the user told exactly once."""
+"""A stop-loss (or daily-loss) breach through the REAL risk and notification services:
+the executor holds the stop itself, and when the synthetic feed falls through it the take
+profit is cancelled, the position sold at market (approved by risk), the strategy paused
+with the reason, and the user told exactly once."""
 
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
 from tests.executor_service.configs import dca_config
 from tests.executor_service.flow_kit import (
@@ -20,13 +21,19 @@ from tests.testkit.services import channel_to
 from trading.executor.v1 import executor_service_pb2_grpc as pb_grpc
 
 # On the default feed (seed 42) BTC/USD falls 0.5% below this DCA's average entry at
-# bar 35, after its base and three safety orders filled (the backtest engine agrees).
-STOP_LOSS_PCT = "0.5"
+# bar 35, after its base and three safety orders filled; and the DCA has lost $5 in the
+# day by bar 22 (the backtest engine agrees on both).
+LIMITS = {
+    "stop_loss": ({"stop_loss_pct": "0.5"}, "stop loss"),
+    "daily_loss": ({"max_daily_loss_usd": "5"}, "daily loss"),
+}
 
 
+@pytest.mark.parametrize("reason", sorted(LIMITS))
 async def test_stop_loss_when_feed_falls_through_it_closes_position_pauses_and_tells_once(
-    database, user_a
+    reason, database, user_a
 ):
+    controls, words = LIMITS[reason]
     connection = await asyncpg.connect(database.admin_dsn)
     await stop_seeded_bots(connection)
     try:
@@ -37,7 +44,7 @@ async def test_stop_loss_when_feed_falls_through_it_closes_position_pauses_and_t
             channel = channel_to(executor)
             stub = pb_grpc.ExecutorServiceStub(channel)
             strategy = await create_and_activate(
-                stub, user_a, dca_config(stop_loss_pct=STOP_LOSS_PCT))
+                stub, user_a, dca_config(**controls))
             await channel.close()
             await wait_for(connection, "select status from trading_strategies where id = $1",
                            lambda status: status == "paused", 90, strategy)
@@ -52,10 +59,10 @@ async def test_stop_loss_when_feed_falls_through_it_closes_position_pauses_and_t
             " where strategy_id = $1 and actor = 'risk'", strategy)
         assert [dict(t) for t in transitions] == [
             {"from_status": "active", "to_status": "paused", "actor": "risk",
-             "reason": "stop_loss"}]
+             "reason": reason}]
         exits = await connection.fetch(
             "select side, order_type, status, filled_qty from bot_orders"
-            " where strategy_id = $1 and tag = 'stop_loss'", strategy)
+            " where strategy_id = $1 and tag = $2", strategy, reason)
         assert [(e["side"], e["order_type"], e["status"]) for e in exits] == [
             ("sell", "market", "filled")]
         # The stop was never a resting broker order, so risk never had a second sell of
@@ -81,7 +88,7 @@ async def test_stop_loss_when_feed_falls_through_it_closes_position_pauses_and_t
             " and type = 'strategy_paused'", user_a)
         assert len(told) == 1, told
         assert told[0]["title"].startswith("Strategy paused automatically")
-        assert "stop loss" in told[0]["body"]
+        assert words in told[0]["body"]
         assert await connection.fetchval(
             "select count(*) from bot_orders where strategy_id = $1", strategy
         ) == orders_when_paused
