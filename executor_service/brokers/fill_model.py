@@ -24,13 +24,18 @@ PRICE_STEP = Decimal("1e-8")
 
 
 class BarLike(Protocol):
-    """A price bar (market_data's Bar satisfies it)."""
+    """A price bar (market_data's Bar satisfies it); read-only."""
 
-    open: object
-    high: object
-    low: object
-    close: object
-    volume: object
+    @property
+    def open(self) -> object: ...
+    @property
+    def high(self) -> object: ...
+    @property
+    def low(self) -> object: ...
+    @property
+    def close(self) -> object: ...
+    @property
+    def volume(self) -> object: ...
 
 
 @dataclass(frozen=True)
