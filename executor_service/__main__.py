@@ -7,8 +7,9 @@ from servicekit.settings import load_settings
 
 
 def main() -> None:
-    run_service(load_settings(ExecutorSettings), name="executor", role="executor_service",
-                build=build)
+    run_service(
+        load_settings(ExecutorSettings), name="executor", role="executor_service", build=build
+    )
 
 
 if __name__ == "__main__":

@@ -66,15 +66,30 @@ def check_against_limits(
             reason="TIER_LIMIT_EXCEEDED",
         )
     checks = [
-        ("config.position_sizing.max_positions", str(config.position_sizing.max_positions or ""),
-         "max_positions", "open positions"),
-        ("config.capital_allocation.max_capital_per_trade",
-         config.capital_allocation.max_capital_per_trade, "max_notional_per_order",
-         "USD per order"),
-        ("config.dca.base_order_amount", config.dca.base_order_amount,
-         "max_notional_per_order", "USD per order"),
-        ("config.risk_controls.max_leverage", config.risk_controls.max_leverage,
-         "max_leverage", "leverage"),
+        (
+            "config.position_sizing.max_positions",
+            str(config.position_sizing.max_positions or ""),
+            "max_positions",
+            "open positions",
+        ),
+        (
+            "config.capital_allocation.max_capital_per_trade",
+            config.capital_allocation.max_capital_per_trade,
+            "max_notional_per_order",
+            "USD per order",
+        ),
+        (
+            "config.dca.base_order_amount",
+            config.dca.base_order_amount,
+            "max_notional_per_order",
+            "USD per order",
+        ),
+        (
+            "config.risk_controls.max_leverage",
+            config.risk_controls.max_leverage,
+            "max_leverage",
+            "leverage",
+        ),
     ]
     for field, value, limit_name, what in checks:
         limit = by_name.get(limit_name)

@@ -33,6 +33,10 @@ class LiveBot:
 
     def decide(self, bar: Bar) -> list[Intent]:
         return self._runner.end_bar(
-            _stamp(bar), float(bar.open), float(bar.high), float(bar.low), float(bar.close),
+            _stamp(bar),
+            float(bar.open),
+            float(bar.high),
+            float(bar.low),
+            float(bar.close),
             float(bar.volume),
         )

@@ -52,7 +52,8 @@ def bar_at(bars: Bars, index: int) -> Bar:
         high=_decimal(bars.high[index]),
         low=_decimal(bars.low[index]),
         close=_decimal(bars.close[index]),
-        volume=_decimal(bars.volume[index]) if bars.volume[index] == bars.volume[index]
+        volume=_decimal(bars.volume[index])
+        if bars.volume[index] == bars.volume[index]
         else Decimal(0),
     )
 

@@ -92,7 +92,10 @@ async def write_outbox(
     await connection.execute(
         "insert into outbox (user_id, kind, idempotency_key, payload) values ($1, $2, $3, $4)"
         " on conflict (idempotency_key) do nothing",
-        user_id, kind, idempotency_key, payload,
+        user_id,
+        kind,
+        idempotency_key,
+        payload,
     )
 
 
@@ -115,9 +118,20 @@ async def insert_order(
         on conflict (client_order_id) do nothing
         returning *
         """,
-        user_id, strategy_id, request.client_order_id, broker, request.symbol, request.side,
-        request.order_type, request.time_in_force, request.quantity, request.limit_price,
-        request.stop_price, bar_at, tag, request.decision_at,
+        user_id,
+        strategy_id,
+        request.client_order_id,
+        broker,
+        request.symbol,
+        request.side,
+        request.order_type,
+        request.time_in_force,
+        request.quantity,
+        request.limit_price,
+        request.stop_price,
+        bar_at,
+        tag,
+        request.decision_at,
     )
     if record is None:
         record = await connection.fetchrow(
@@ -198,21 +212,41 @@ async def apply_broker_report(
             on conflict (order_id, broker_fill_id) do nothing
             returning id
             """,
-            order.id, order.user_id, order.strategy_id, order.client_order_id, fill.fill_id,
-            order.symbol, order.side, fill.quantity, fill.price, fill.fee, fill.filled_at, bar_at,
+            order.id,
+            order.user_id,
+            order.strategy_id,
+            order.client_order_id,
+            fill.fill_id,
+            order.symbol,
+            order.side,
+            fill.quantity,
+            fill.price,
+            fill.fee,
+            fill.filled_at,
+            bar_at,
         )
         if inserted is None:
             continue
         recorded.append(
-            RecordedFill(order.client_order_id, order.strategy_id, order.symbol, order.side,
-                         fill.quantity, fill.price, fill.fee, fill.filled_at)
+            RecordedFill(
+                order.client_order_id,
+                order.strategy_id,
+                order.symbol,
+                order.side,
+                fill.quantity,
+                fill.price,
+                fill.fee,
+                fill.filled_at,
+            )
         )
         realized = await _apply_fill_to_position(connection, order, fill)
         await connection.execute(
             "update bot_fills set realized_pnl = $2 where id = $1", inserted, realized
         )
         await write_outbox(
-            connection, order.user_id, "trade_executed",
+            connection,
+            order.user_id,
+            "trade_executed",
             f"fill:{order.client_order_id}:{fill.fill_id}",
             _trade_payload(order, fill, strategy_name),
         )
@@ -236,19 +270,28 @@ async def apply_broker_report(
             closed_bar_at = case when $7 then coalesce(closed_bar_at, $8) else null end
         where id = $1 returning *
         """,
-        order.id, state.status.value, state.filled_qty, average, report.broker_order_id,
-        report.reject_reason, is_terminal(state.status), bar_at,
+        order.id,
+        state.status.value,
+        state.filled_qty,
+        average,
+        report.broker_order_id,
+        report.reject_reason,
+        is_terminal(state.status),
+        bar_at,
     )
     updated = order_from_record(record)
     if updated.status == OrderStatus.REJECTED and order.status != OrderStatus.REJECTED:
         await write_outbox(
-            connection, order.user_id, "notify", f"order-failed:{order.client_order_id}",
+            connection,
+            order.user_id,
+            "notify",
+            f"order-failed:{order.client_order_id}",
             {
                 "userId": str(order.user_id),
                 "type": "NOTIFICATION_TYPE_ORDER_FAILED",
                 "title": f"Order rejected: {order.side} {order.symbol}",
                 "body": f"{strategy_name}: the broker rejected the order"
-                        f" ({updated.reject_reason or 'no reason given'})",
+                f" ({updated.reject_reason or 'no reason given'})",
                 "strategyId": str(order.strategy_id),
                 "data": {"client_order_id": order.client_order_id},
             },
@@ -286,7 +329,9 @@ async def bar_events(
         where f.strategy_id = $1 and f.bar_at between $2 and $3
         order by f.bar_at, f.created_at, f.id
         """,
-        strategy_id, start, end,
+        strategy_id,
+        start,
+        end,
     )
     closures = await connection.fetch(
         """
@@ -295,7 +340,9 @@ async def bar_events(
           and o.filled_qty < o.quantity
         order by o.closed_bar_at, o.updated_at, o.id
         """,
-        strategy_id, start, end,
+        strategy_id,
+        start,
+        end,
     )
     events: dict[datetime, list[BarEvent]] = {}
     for f in fills:
@@ -328,7 +375,9 @@ async def _apply_fill_to_position(
         on conflict (strategy_id, symbol) do update set updated_at = now()
         returning quantity, average_entry_price
         """,
-        order.strategy_id, order.symbol, order.user_id,
+        order.strategy_id,
+        order.symbol,
+        order.user_id,
     )
     quantity, average = current["quantity"], current["average_entry_price"]
     realized = -fill.fee
@@ -347,8 +396,12 @@ async def _apply_fill_to_position(
             total_fees = total_fees + $6, updated_at = now()
         where strategy_id = $1 and symbol = $2
         """,
-        order.strategy_id, order.symbol, new_quantity, average.quantize(Decimal("1e-12")),
-        realized, fill.fee,
+        order.strategy_id,
+        order.symbol,
+        new_quantity,
+        average.quantize(Decimal("1e-12")),
+        realized,
+        fill.fee,
     )
     return realized
 
@@ -377,7 +430,9 @@ async def mark_to_market(
     await connection.execute(
         "update bot_positions set market_price = $3, updated_at = now()"
         " where strategy_id = $1 and symbol = $2",
-        strategy_id, symbol, price,
+        strategy_id,
+        symbol,
+        price,
     )
 
 
@@ -396,5 +451,6 @@ async def realized_pnl_since(
     return await connection.fetchval(
         "select coalesce(sum(realized_pnl), 0) from bot_fills"
         " where strategy_id = $1 and filled_at >= $2",
-        strategy_id, since,
+        strategy_id,
+        since,
     )

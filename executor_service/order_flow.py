@@ -57,8 +57,8 @@ class BotContext:
 @dataclass(frozen=True)
 class Placement:
     client_order_id: str
-    placed: bool          # an order exists at (or is on its way to) the broker
-    reason: str = ""      # why not, when not
+    placed: bool  # an order exists at (or is on its way to) the broker
+    reason: str = ""  # why not, when not
 
 
 def _blocked_key(client_order_id: str) -> str:
@@ -105,14 +105,22 @@ class OrderFlow:
         if not verdict.allowed:
             message = verdict.message or f"Order blocked by risk: {verdict.reason_code}"
             await self._record_block(
-                bot, request, "trade_blocked", message,
+                bot,
+                request,
+                "trade_blocked",
+                message,
                 {"reason_code": verdict.reason_code, "risk_event_id": verdict.risk_event_id},
             )
             return Placement(cid, False, message)
         async with self._pool.acquire() as connection, connection.transaction():
             order = await ledger.insert_order(
-                connection, user_id=bot.user_id, strategy_id=bot.strategy_id,
-                broker=bot.broker_name, request=request, bar_at=bar_at, tag=tag,
+                connection,
+                user_id=bot.user_id,
+                strategy_id=bot.strategy_id,
+                broker=bot.broker_name,
+                request=request,
+                bar_at=bar_at,
+                tag=tag,
             )
         await self.sync(bot, order, bar_at, fresh=True)
         return Placement(cid, True)
@@ -177,12 +185,19 @@ class OrderFlow:
             bot.user_id, bot.strategy_id, Action.PAUSE, Actor.RISK, reason, connection=connection
         )
         await ledger.write_outbox(
-            connection, bot.user_id, "risk_event", f"paused:{order.client_order_id}",
+            connection,
+            bot.user_id,
+            "risk_event",
+            f"paused:{order.client_order_id}",
             {
-                "userId": str(bot.user_id), "strategyId": str(bot.strategy_id),
-                "strategyName": bot.name, "eventType": event_type,
-                "eventData": {"client_order_id": order.client_order_id,
-                              "price": format_decimal(order.avg_fill_price)},
+                "userId": str(bot.user_id),
+                "strategyId": str(bot.strategy_id),
+                "strategyName": bot.name,
+                "eventType": event_type,
+                "eventData": {
+                    "client_order_id": order.client_order_id,
+                    "price": format_decimal(order.avg_fill_price),
+                },
                 "actionTaken": "RISK_ACTION_STRATEGY_PAUSED",
                 "message": f"{bot.name} was paused: {event_type.replace('_', ' ')}, {closed}",
             },
@@ -202,17 +217,29 @@ class OrderFlow:
                       and coalesce(payload->'eventData'->>'reason_code', '') = $5
                       and last_error not like 'suppressed%')
                 """,
-                bot.user_id, str(bot.strategy_id), event_type, REPEAT_WINDOW_SECONDS,
+                bot.user_id,
+                str(bot.strategy_id),
+                event_type,
+                REPEAT_WINDOW_SECONDS,
                 data.get("reason_code", ""),
             )
             await ledger.write_outbox(
-                connection, bot.user_id, "risk_event", _blocked_key(request.client_order_id),
+                connection,
+                bot.user_id,
+                "risk_event",
+                _blocked_key(request.client_order_id),
                 {
-                    "userId": str(bot.user_id), "strategyId": str(bot.strategy_id),
-                    "strategyName": bot.name, "eventType": event_type,
-                    "eventData": {"client_order_id": request.client_order_id,
-                                  "side": request.side, "symbol": request.symbol,
-                                  "quantity": format_decimal(request.quantity), **data},
+                    "userId": str(bot.user_id),
+                    "strategyId": str(bot.strategy_id),
+                    "strategyName": bot.name,
+                    "eventType": event_type,
+                    "eventData": {
+                        "client_order_id": request.client_order_id,
+                        "side": request.side,
+                        "symbol": request.symbol,
+                        "quantity": format_decimal(request.quantity),
+                        **data,
+                    },
                     "actionTaken": "RISK_ACTION_TRADE_BLOCKED",
                     "message": message,
                 },
@@ -229,7 +256,8 @@ class OrderFlow:
         await self._pool.execute(
             "update bot_orders set needs_attention = true, reject_reason = $2, updated_at = now()"
             " where id = $1",
-            order.id, why,
+            order.id,
+            why,
         )
 
     async def _validation_request(
@@ -240,12 +268,11 @@ class OrderFlow:
             positions = await ledger.strategy_positions(connection, bot.strategy_id)
             open_orders = await ledger.open_orders(connection, bot.strategy_id)
             day_start = bar_at.replace(hour=0, minute=0, second=0, microsecond=0)
-            realized_today = await ledger.realized_pnl_since(
-                connection, bot.strategy_id, day_start
-            )
+            realized_today = await ledger.realized_pnl_since(connection, bot.strategy_id, day_start)
         unrealized = sum(
             ((p["market_price"] or p["average_entry_price"]) - p["average_entry_price"])
-            * p["quantity"] for p in positions
+            * p["quantity"]
+            for p in positions
         ) or Decimal(0)
         held_value = sum(
             (p["market_price"] or p["average_entry_price"]) * p["quantity"] for p in positions
@@ -271,11 +298,13 @@ class OrderFlow:
                 config=bot.config,
                 positions=[
                     tpb.Position(
-                        symbol=p["symbol"], quantity=_wire(p["quantity"]),
+                        symbol=p["symbol"],
+                        quantity=_wire(p["quantity"]),
                         average_entry_price=_wire(p["average_entry_price"]),
                         market_price=_wire(p["market_price"]),
                     )
-                    for p in positions if p["quantity"] != 0
+                    for p in positions
+                    if p["quantity"] != 0
                 ],
                 open_orders=[_order_message(o.request()) for o in open_orders],
                 realized_pnl_today=_wire(realized_today),

@@ -20,7 +20,5 @@ def client_order_id(strategy_id: uuid.UUID, bar_at: datetime, intent_key: str) -
     """The client order id of the order ``intent_key`` decided at the bar ``bar_at``."""
     if bar_at.tzinfo is None:
         raise ValueError("bar_at must be timezone-aware")
-    material = "|".join(
-        (str(strategy_id), bar_at.astimezone(UTC).isoformat(), intent_key)
-    ).encode()
+    material = "|".join((str(strategy_id), bar_at.astimezone(UTC).isoformat(), intent_key)).encode()
     return PREFIX + hashlib.sha256(material).hexdigest()[:DIGEST_CHARS]

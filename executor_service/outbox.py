@@ -31,8 +31,12 @@ _REQUESTS = {
 
 # Refusals that a retry cannot fix.
 _PERMANENT = frozenset(
-    {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED,
-     grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNIMPLEMENTED}
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
 )
 
 
@@ -96,13 +100,15 @@ class OutboxRelay:
                     await connection.execute(
                         "update outbox set given_up_at = now(), attempts = attempts + 1,"
                         " last_error = $2 where id = $1",
-                        row["id"], message[:500],
+                        row["id"],
+                        message[:500],
                     )
                 else:
                     await connection.execute(
                         "update outbox set attempts = attempts + 1, last_error = $2,"
                         " next_attempt_at = now() + make_interval(secs => $3) where id = $1",
-                        row["id"], message[:500],
+                        row["id"],
+                        message[:500],
                         backoff_seconds(row["attempts"], self._max_backoff),
                     )
         return delivered

@@ -52,8 +52,13 @@ async def reconcile(
 
 async def _context(row: StrategyRow, broker_for) -> BotContext:
     return BotContext(
-        row.id, row.user_id, row.name, config_codec.proto_of(row.config), row.broker,
-        row.live, await broker_for(row),
+        row.id,
+        row.user_id,
+        row.name,
+        config_codec.proto_of(row.config),
+        row.broker,
+        row.live,
+        await broker_for(row),
     )
 
 
@@ -75,17 +80,22 @@ async def _flag_unknown_orders(pool, strategies: StrategyStore, broker_for) -> N
             async with pool.acquire() as connection, connection.transaction():
                 if await ledger.get_order(connection, order.client_order_id) is not None:
                     continue
-                log.warning("broker order %s is not in the ledger; flagged, not adopted",
-                            order.client_order_id)
+                log.warning(
+                    "broker order %s is not in the ledger; flagged, not adopted",
+                    order.client_order_id,
+                )
                 await ledger.write_outbox(
-                    connection, row.user_id, "notify", f"unknown-order:{order.client_order_id}",
+                    connection,
+                    row.user_id,
+                    "notify",
+                    f"unknown-order:{order.client_order_id}",
                     {
                         "userId": str(row.user_id),
                         "type": "NOTIFICATION_TYPE_SYSTEM",
                         "severity": "NOTIFICATION_SEVERITY_WARNING",
                         "title": "An order at your broker is not managed by a bot",
                         "body": f"{order.side} {order.quantity} {order.symbol}"
-                                f" (client order id {order.client_order_id}) was left alone.",
+                        f" (client order id {order.client_order_id}) was left alone.",
                         "data": {"client_order_id": order.client_order_id},
                     },
                 )

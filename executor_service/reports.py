@@ -36,7 +36,10 @@ class ReportStore:
                 order by created_at desc, id desc
                 limit $4
                 """,
-                strategy_id, after[0] if after else None, after[1] if after else None, limit,
+                strategy_id,
+                after[0] if after else None,
+                after[1] if after else None,
+                limit,
             )
         return [order_from_record(record) for record in records]
 
@@ -91,7 +94,11 @@ class CredentialStore:
                 where user_id = $1 and broker = $2
                 returning updated_at
                 """,
-                user_id, broker, key_token, secret_token, hint,
+                user_id,
+                broker,
+                key_token,
+                secret_token,
+                hint,
             )
             if updated is None:
                 updated = await connection.fetchval(
@@ -102,7 +109,11 @@ class CredentialStore:
                     values ($1, $2, $3, $4, $5)
                     returning updated_at
                     """,
-                    user_id, broker, key_token, secret_token, hint,
+                    user_id,
+                    broker,
+                    key_token,
+                    secret_token,
+                    hint,
                 )
         return updated
 
@@ -111,6 +122,7 @@ class CredentialStore:
         record = await self._pool.fetchrow(
             "select api_key_id_encrypted, api_secret_encrypted from broker_credentials"
             " where user_id = $1 and broker = $2",
-            user_id, broker,
+            user_id,
+            broker,
         )
         return (record[0], record[1]) if record else None

@@ -66,7 +66,10 @@ class RiskGateway:
                 )
             raise
         return TradeVerdict(
-            reply.allowed, reply.reason_code, reply.message, reply.risk_event_id,
+            reply.allowed,
+            reply.reason_code,
+            reply.message,
+            reply.risk_event_id,
             reply.reducing_only,
         )
 

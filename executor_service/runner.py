@@ -78,19 +78,40 @@ class HeldStop:
     tag: str
 
 
-def order_request(cid: str, symbol: str, side: str, kind: str, quantity: Decimal,
-                  price: float, decided_at: datetime) -> OrderRequest:
+def order_request(
+    cid: str,
+    symbol: str,
+    side: str,
+    kind: str,
+    quantity: Decimal,
+    price: float,
+    decided_at: datetime,
+) -> OrderRequest:
     """The broker order of a strategy's market or limit intent."""
     limit = _decimal(price) if kind == LIMIT else None
-    return OrderRequest(client_order_id=cid, symbol=symbol, side=side, order_type=kind,
-                        quantity=quantity, limit_price=limit, decision_at=decided_at)
+    return OrderRequest(
+        client_order_id=cid,
+        symbol=symbol,
+        side=side,
+        order_type=kind,
+        quantity=quantity,
+        limit_price=limit,
+        decision_at=decided_at,
+    )
 
 
 class StrategyRun:
     """One strategy's bot, its order-id mapping and its bar loop."""
 
-    def __init__(self, row: StrategyRow, context: BotContext, flow: OrderFlow,
-                 pool: asyncpg.Pool, exchange: PaperExchange | None, seed: int):
+    def __init__(
+        self,
+        row: StrategyRow,
+        context: BotContext,
+        flow: OrderFlow,
+        pool: asyncpg.Pool,
+        exchange: PaperExchange | None,
+        seed: int,
+    ):
         self.row = row
         self.context = context
         self._flow = flow
@@ -157,8 +178,12 @@ class StrategyRun:
                 await self._on_phase(bar, changed, told)
 
             await self._exchange.match_bar(
-                self.row.user_id, self.row.base_symbol, bar.at, bar,
-                only=self._id_of.keys(), on_phase=on_phase,
+                self.row.user_id,
+                self.row.base_symbol,
+                bar.at,
+                bar,
+                only=self._id_of.keys(),
+                on_phase=on_phase,
             )
         async with self._pool.acquire() as connection:
             events = await ledger.bar_events(connection, self.row.id, bar.at, bar.at)
@@ -171,7 +196,8 @@ class StrategyRun:
             await connection.execute(
                 "update trading_strategies set last_bar_at = $2 where id = $1"
                 " and (last_bar_at is null or last_bar_at < $2)",
-                self.row.id, bar.at,
+                self.row.id,
+                bar.at,
             )
 
     async def _on_phase(self, bar: Bar, changed: list[str], told: set[str]) -> None:
@@ -203,8 +229,11 @@ class StrategyRun:
         await self._handle(bar, self.bot.day_start(bar), bar.at - _BEFORE)
         refused, self._refused = self._refused, []
         for fill in refused:
-            await self._handle(bar, self.bot.fill(
-                Fill(fill.order_id, fill.side, 0.0, 0.0, 0.0, bar.index, True)), bar.at)
+            await self._handle(
+                bar,
+                self.bot.fill(Fill(fill.order_id, fill.side, 0.0, 0.0, 0.0, bar.index, True)),
+                bar.at,
+            )
 
     async def _tell(self, bar: Bar, event: ledger.BarEvent) -> None:
         order_id = self._id_of.get(event.client_order_id)
@@ -220,8 +249,15 @@ class StrategyRun:
             # The exit pauses the strategy (``OrderFlow``): no decision at this bar, the
             # run ends with it. Replays see the same fill and skip the same decision.
             self._exited_at = bar.index
-        fill = Fill(order_id, event.side, float(event.quantity), float(event.price),
-                    float(event.fee), bar.index, event.done)
+        fill = Fill(
+            order_id,
+            event.side,
+            float(event.quantity),
+            float(event.price),
+            float(event.fee),
+            bar.index,
+            event.done,
+        )
         await self._handle(bar, self.bot.fill(fill), bar.at - _BEFORE if at_open else bar.at)
 
     def _arm_stops(self, bar: Bar) -> None:
@@ -263,8 +299,17 @@ class StrategyRun:
                     cid = self._cid_of.get(other_id)
                     if other_id != order_id and cid:
                         await self._flow.cancel(self.context, cid, closed_at)
-            await self._place(bar, order_id, f"o{order_id}:stop", SELL, MARKET,
-                              stop.quantity, math.nan, stop.tag, bar.at)
+            await self._place(
+                bar,
+                order_id,
+                f"o{order_id}:stop",
+                SELL,
+                MARKET,
+                stop.quantity,
+                math.nan,
+                stop.tag,
+                bar.at,
+            )
 
     async def _handle(self, bar: Bar, intents: list, decided_at: datetime) -> None:
         """Send the bot's intents; ``decided_at`` is when the broker takes them as placed
@@ -272,9 +317,17 @@ class StrategyRun:
         for intent in intents:
             if isinstance(intent, PlaceOrder):
                 self._decided_at[intent.order_id] = decided_at
-                await self._place(bar, intent.order_id, f"o{intent.order_id}",
-                                  intent.side, intent.kind, intent.quantity,
-                                  intent.price, intent.tag, decided_at)
+                await self._place(
+                    bar,
+                    intent.order_id,
+                    f"o{intent.order_id}",
+                    intent.side,
+                    intent.kind,
+                    intent.quantity,
+                    intent.price,
+                    intent.tag,
+                    decided_at,
+                )
             elif isinstance(intent, CancelOrder):
                 self._held.pop(intent.order_id, None)
                 cid = self._cid_of.get(intent.order_id)
@@ -295,13 +348,29 @@ class StrategyRun:
                 # Numbered per order: two amendments within one bar are two orders.
                 amends = self._amends[intent.order_id] = self._amends.get(intent.order_id, 0) + 1
                 await self._place(
-                    bar, intent.order_id, f"o{intent.order_id}:a{amends}", original.side,
-                    original.kind, intent.quantity, intent.price, original.tag,
+                    bar,
+                    intent.order_id,
+                    f"o{intent.order_id}:a{amends}",
+                    original.side,
+                    original.kind,
+                    intent.quantity,
+                    intent.price,
+                    original.tag,
                     self._decided_at.get(intent.order_id, decided_at),
                 )
 
-    async def _place(self, bar: Bar, order_id: int, key: str, side: str, kind: str,
-                     quantity: float, price: float, tag: str, decided_at: datetime) -> None:
+    async def _place(
+        self,
+        bar: Bar,
+        order_id: int,
+        key: str,
+        side: str,
+        kind: str,
+        quantity: float,
+        price: float,
+        tag: str,
+        decided_at: datetime,
+    ) -> None:
         if kind == STOP:  # held by the executor (see ``_trigger_stops``)
             self._held[order_id] = HeldStop(price, quantity, tag)
             return
@@ -312,8 +381,7 @@ class StrategyRun:
         if amount is None or amount <= 0:  # dust below the quantity step: nothing to send
             self._refused.append(Fill(order_id, side, 0.0, 0.0, 0.0, bar.index, True))
             return
-        request = order_request(cid, self.row.base_symbol, side, kind, amount, price,
-                                decided_at)
+        request = order_request(cid, self.row.base_symbol, side, kind, amount, price, decided_at)
         placement = await self._flow.place(
             self.context, request, bar.at, bar.close, tag, replaying=self._replaying
         )
@@ -360,8 +428,7 @@ class BotRunner:
                 for strategy_id, task in list(self._tasks.items()):
                     if task.done():
                         if not task.cancelled() and task.exception() is not None:
-                            log.error("strategy %s run failed: %s", strategy_id,
-                                      task.exception())
+                            log.error("strategy %s run failed: %s", strategy_id, task.exception())
                         del self._tasks[strategy_id]
                 for strategy_id, row in active.items():
                     if strategy_id not in self._tasks:
@@ -378,8 +445,13 @@ class BotRunner:
     async def _run_strategy(self, row: StrategyRow) -> None:
         broker = await self._broker_for(row)
         context = BotContext(
-            row.id, row.user_id, row.name, config_codec.proto_of(row.config), row.broker,
-            row.live, broker,
+            row.id,
+            row.user_id,
+            row.name,
+            config_codec.proto_of(row.config),
+            row.broker,
+            row.live,
+            broker,
         )
         exchange = self._exchange if row.broker == "paper" else None
         run = StrategyRun(row, context, self._flow, self._pool, exchange, self._seed)
@@ -397,7 +469,6 @@ class BotRunner:
             await run.process(index)
             index += 1
 
-
     async def _anchor(self, row: StrategyRow, index: int, interval) -> datetime:
         """The feed's schedule start; after a long downtime the feed resumes from ``index``
         now instead of replaying everything it missed in a burst."""
@@ -412,18 +483,31 @@ class BotRunner:
         return anchor
 
 
-def start_runner(app, settings, strategies: StrategyStore, risk, exchange: PaperExchange,
-                 brokers: BrokerDirectory) -> Callable:
+def start_runner(
+    app,
+    settings,
+    strategies: StrategyStore,
+    risk,
+    exchange: PaperExchange,
+    brokers: BrokerDirectory,
+) -> Callable:
     """The runner as a background task: reconciliation first, then trading."""
     from executor_service.reconcile import reconcile
 
     flow = OrderFlow(app.pool, risk, strategies)
     broker_for = brokers.for_strategy
 
-    runner = BotRunner(app.pool, strategies, flow, exchange, broker_for,
-                       speed=settings.replay_speed, seed=settings.feed_seed,
-                       poll_seconds=settings.runner_poll_seconds,
-                       max_catch_up_bars=settings.max_catch_up_bars)
+    runner = BotRunner(
+        app.pool,
+        strategies,
+        flow,
+        exchange,
+        broker_for,
+        speed=settings.replay_speed,
+        seed=settings.feed_seed,
+        poll_seconds=settings.runner_poll_seconds,
+        max_catch_up_bars=settings.max_catch_up_bars,
+    )
 
     async def run_bots() -> None:
         try:

@@ -57,7 +57,10 @@ async def build(app: ServiceApp) -> None:
     cipher = CredentialCipher(settings.credentials_key)
     exchange = paper_exchange(app, settings)
     brokers = BrokerDirectory(
-        exchange, credentials, cipher, live_enabled=settings.alpaca_live_enabled,
+        exchange,
+        credentials,
+        cipher,
+        live_enabled=settings.alpaca_live_enabled,
         alpaca_url_override=settings.alpaca_base_url,
     )
     servicer = ExecutorServicer(

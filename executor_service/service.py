@@ -143,7 +143,8 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
         if request.live and not self._alpaca_live_enabled:
             raise FailedPrecondition(
                 "live trading is not enabled on this deployment (EXECUTOR_ALPACA_LIVE_ENABLED)",
-                field="live", reason="LIVE_TRADING_DISABLED",
+                field="live",
+                reason="LIVE_TRADING_DISABLED",
             )
         row = await self._strategies.create(
             user_id, config_codec.with_broker(new, broker, request.live)
@@ -202,7 +203,8 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
             except BrokerNotConfigured as error:
                 raise FailedPrecondition(
                     f"cannot trade through Alpaca: {error}",
-                    field="broker", reason="BROKER_NOT_AVAILABLE",
+                    field="broker",
+                    reason="BROKER_NOT_AVAILABLE",
                 ) from None
         config = strategy_message(row).config
         try:
@@ -210,14 +212,20 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
             if row.live and await self._risk.paper_mode(user_id):
                 raise FailedPrecondition(
                     "your profile is in paper mode: a live strategy cannot be activated",
-                    field="live", reason="PROFILE_IN_PAPER_MODE",
+                    field="live",
+                    reason="PROFILE_IN_PAPER_MODE",
                 )
             score = await self._risk.risk_score(config)
         except RiskUnreachable as error:
             raise Unavailable(f"cannot activate: {error}", reason="RISK_UNAVAILABLE") from None
         row = await self._strategies.transition(
-            user_id, strategy_id, Action.ACTIVATE, Actor.USER, "activated by the user",
-            risk_score=score, expected_status=row.status,
+            user_id,
+            strategy_id,
+            Action.ACTIVATE,
+            Actor.USER,
+            "activated by the user",
+            risk_score=score,
+            expected_status=row.status,
         )
         return pb.ActivateStrategyResponse(strategy=strategy_message(row))
 
@@ -288,9 +296,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
         positions = []
         for row in rows:
             market = row["market_price"]
-            unrealized = (
-                (market - row["average_entry_price"]) * row["quantity"] if market else None
-            )
+            unrealized = (market - row["average_entry_price"]) * row["quantity"] if market else None
             positions.append(
                 pb.StrategyPosition(
                     strategy_id=str(row["strategy_id"]),

@@ -99,8 +99,14 @@ class StrategyStore:
                 values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
                 returning {_STRATEGY_COLUMNS}
                 """,
-                user_id, new.name, new.strategy_type, new.base_symbol, new.asset_class,
-                json.dumps(new.config), new.broker, new.live,
+                user_id,
+                new.name,
+                new.strategy_type,
+                new.base_symbol,
+                new.asset_class,
+                json.dumps(new.config),
+                new.broker,
+                new.live,
             )
         return strategy_from_record(record)
 
@@ -168,7 +174,11 @@ class StrategyStore:
                 where id = $1
                 returning {_STRATEGY_COLUMNS}
                 """,
-                strategy_id, new.name, new.strategy_type, new.base_symbol, new.asset_class,
+                strategy_id,
+                new.name,
+                new.strategy_type,
+                new.base_symbol,
+                new.asset_class,
                 json.dumps(new.config),
             )
         return strategy_from_record(record)
@@ -223,15 +233,14 @@ class StrategyStore:
         current = await connection.fetchrow(
             "select status from trading_strategies"
             " where id = $1 and user_id = $2 and deleted_at is null for update",
-            strategy_id, user_id,
+            strategy_id,
+            user_id,
         )
         if current is None:
             raise NotFound(f"strategy {strategy_id} not found")
         status = Status(current["status"])
         if expected_status is not None and status != expected_status:
-            raise Aborted(
-                f"strategy changed to {status.value} meanwhile", reason="STATUS_CHANGED"
-            )
+            raise Aborted(f"strategy changed to {status.value} meanwhile", reason="STATUS_CHANGED")
         change = plan_transition(action, status, actor, reason)
         record = await connection.fetchrow(
             f"""
@@ -247,7 +256,10 @@ class StrategyStore:
             where id = $1
             returning {_STRATEGY_COLUMNS}
             """,
-            strategy_id, change.to_status.value, change.reason, risk_score,
+            strategy_id,
+            change.to_status.value,
+            change.reason,
+            risk_score,
         )
         await connection.execute(
             """
@@ -255,14 +267,16 @@ class StrategyStore:
                 (strategy_id, user_id, from_status, to_status, actor, reason)
             values ($1, $2, $3, $4, $5, $6)
             """,
-            strategy_id, user_id, change.from_status.value, change.to_status.value,
-            change.actor.value, change.reason,
+            strategy_id,
+            user_id,
+            change.from_status.value,
+            change.to_status.value,
+            change.actor.value,
+            change.reason,
         )
         return strategy_from_record(record)
 
-    async def transitions(
-        self, user_id: uuid.UUID, strategy_id: uuid.UUID
-    ) -> list[TransitionRow]:
+    async def transitions(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> list[TransitionRow]:
         async with user_transaction(self._pool, user_id) as connection:
             exists = await connection.fetchval(
                 "select 1 from trading_strategies where id = $1", strategy_id
@@ -278,8 +292,12 @@ class StrategyStore:
             )
         return [
             TransitionRow(
-                r["strategy_id"], Status(r["from_status"]), Status(r["to_status"]),
-                Actor(r["actor"]), r["reason"], r["created_at"],
+                r["strategy_id"],
+                Status(r["from_status"]),
+                Status(r["to_status"]),
+                Actor(r["actor"]),
+                r["reason"],
+                r["created_at"],
             )
             for r in records
         ]
@@ -304,7 +322,8 @@ class StrategyStore:
         """Set where the strategy's feed schedule starts (the runner's pick-up, or a skip)."""
         await self._pool.execute(
             "update trading_strategies set feed_anchor_at = $2 where id = $1",
-            strategy_id, anchor,
+            strategy_id,
+            anchor,
         )
 
     async def status_of(self, strategy_id: uuid.UUID) -> Status | None:

@@ -263,9 +263,7 @@ class Strategy:
 
     def _protect(self) -> None:
         stop_price, stop_tag = self._stop_level()
-        self._protective_stop = self._keep(
-            self._protective_stop, STOP, stop_price, stop_tag
-        )
+        self._protective_stop = self._keep(self._protective_stop, STOP, stop_price, stop_tag)
         self._protective_limit = self._keep(
             self._protective_limit, LIMIT, self.take_profit_price(), Tag.TAKE_PROFIT
         )

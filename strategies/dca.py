@@ -20,9 +20,7 @@ from strategies.orders import BUY, LIMIT, Fill, PlaceOrder, Reason, Tag
 from strategies.signals import BarView, SignalPlan, SignalSpec
 
 
-def safety_levels(
-    deviation_pct: float, step_scale: float, max_orders: int
-) -> list[float]:
+def safety_levels(deviation_pct: float, step_scale: float, max_orders: int) -> list[float]:
     """Cumulative drops (fractions) below the entry at which each safety order sits."""
     levels, step, total = [], deviation_pct / 100.0, 0.0
     for _ in range(max_orders):

@@ -97,9 +97,7 @@ class BacktestResult:
                 }
                 for m in self.monthly
             ],
-            "equity_curve": [
-                {"time": _iso(t), "equity": money(v)} for t, v in self.equity_curve
-            ],
+            "equity_curve": [{"time": _iso(t), "equity": money(v)} for t, v in self.equity_curve],
             "trades": [self._trade(t) for t in trades],
             "trades_total": len(self.trades),
             "events_processed": self.events_processed,

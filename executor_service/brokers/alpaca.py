@@ -72,7 +72,8 @@ def order_request(request: OrderRequest):
         return StopOrderRequest(**common, stop_price=float(request.stop_price))  # type: ignore[arg-type]
     if request.order_type == "stop_limit":
         return StopLimitOrderRequest(
-            **common, stop_price=float(request.stop_price),  # type: ignore[arg-type]
+            **common,
+            stop_price=float(request.stop_price),  # type: ignore[arg-type]
             limit_price=float(request.limit_price),  # type: ignore[arg-type]
         )
     raise ValueError(f"unsupported order type {request.order_type!r}")
@@ -156,9 +157,7 @@ class AlpacaBroker:
 
     async def _call(self, function: Callable[..., T], *args) -> T:
         try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(function, *args), self._deadline
-            )
+            return await asyncio.wait_for(asyncio.to_thread(function, *args), self._deadline)
         except (TimeoutError, requests.ConnectionError, requests.Timeout) as error:
             raise BrokerUnavailable(f"Alpaca did not answer: {error!r}") from None
         except APIError as error:
@@ -176,9 +175,13 @@ class AlpacaBroker:
             # A refusal (buying power, asset not tradable, ...): the order is rejected.
             log.warning("Alpaca refused %s: %s", request.client_order_id, error)
             return BrokerOrder(
-                client_order_id=request.client_order_id, broker_order_id="",
-                symbol=request.symbol, side=request.side, quantity=request.quantity,
-                status="rejected", filled_qty=Decimal(0),
+                client_order_id=request.client_order_id,
+                broker_order_id="",
+                symbol=request.symbol,
+                side=request.side,
+                quantity=request.quantity,
+                status="rejected",
+                filled_qty=Decimal(0),
                 reject_reason=f"refused by Alpaca: {error}"[:500],
             )
         return order_report(order)  # type: ignore[arg-type]

@@ -29,8 +29,8 @@ class DuplicateClientOrderId(BrokerError):
 class OrderRequest:
     client_order_id: str
     symbol: str
-    side: str            # "buy" | "sell"
-    order_type: str      # "market" | "limit" | "stop"
+    side: str  # "buy" | "sell"
+    order_type: str  # "market" | "limit" | "stop"
     quantity: Decimal
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
@@ -93,8 +93,7 @@ class Broker(Protocol):
         """Every order still open at the broker (reconciliation)."""
         ...
 
-    async def get_account(self) -> BrokerAccount:
-        ...
+    async def get_account(self) -> BrokerAccount: ...
 
     async def get_positions(self) -> dict[str, Decimal]:
         """Quantity held per symbol."""

@@ -51,11 +51,14 @@ class FillTerms:
     @cached_property
     def model(self) -> FillModel:
         maker = self.fee_bps if self.maker_fee_bps is None else self.maker_fee_bps
-        return FillModel(Costs(
-            maker_fee=float(maker / BPS), taker_fee=float(self.fee_bps / BPS),
-            slippage=float(self.slippage_bps / BPS),
-            max_volume_share=float(self.max_volume_fraction),
-        ))
+        return FillModel(
+            Costs(
+                maker_fee=float(maker / BPS),
+                taker_fee=float(self.fee_bps / BPS),
+                slippage=float(self.slippage_bps / BPS),
+                max_volume_share=float(self.max_volume_fraction),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,14 @@ def _price(value: float) -> Decimal:
     return _exact(value).quantize(PRICE_STEP, rounding=ROUND_HALF_EVEN)
 
 
-def fill_price(side: str, order_type: str, limit_price: Decimal | None, bar: BarLike,
-               terms: FillTerms, stop_price: Decimal | None = None) -> Decimal | None:
+def fill_price(
+    side: str,
+    order_type: str,
+    limit_price: Decimal | None,
+    bar: BarLike,
+    terms: FillTerms,
+    stop_price: Decimal | None = None,
+) -> Decimal | None:
     """The price this bar fills the order at, or None if it does not trade there.
 
     A stop order becomes a market order when the bar trades through its stop: it fills

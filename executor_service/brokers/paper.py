@@ -47,7 +47,8 @@ class PaperExchange:
         await connection.execute(
             "insert into paper_accounts (user_id, cash) values ($1, $2)"
             " on conflict (user_id) do nothing",
-            user_id, self._starting_cash,
+            user_id,
+            self._starting_cash,
         )
 
     async def submit(
@@ -70,7 +71,8 @@ class PaperExchange:
                     held = await connection.fetchval(
                         "select coalesce(sum(quantity), 0) from paper_positions"
                         " where user_id = $1 and symbol = $2",
-                        user_id, request.symbol,
+                        user_id,
+                        request.symbol,
                     )
                     # Resting exits (take profit and stop) may both cover the same holding;
                     # whichever fills first is capped at what is held then (match_bar).
@@ -83,9 +85,17 @@ class PaperExchange:
                         updated_at)
                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
                     """,
-                    user_id, request.client_order_id, request.symbol, request.side,
-                    request.order_type, request.quantity, request.limit_price, request.stop_price,
-                    status, reason, decision_at,
+                    user_id,
+                    request.client_order_id,
+                    request.symbol,
+                    request.side,
+                    request.order_type,
+                    request.quantity,
+                    request.limit_price,
+                    request.stop_price,
+                    status,
+                    reason,
+                    decision_at,
                 )
         except asyncpg.UniqueViolationError:
             # A concurrent submit of the same id won the race to the unique key.
@@ -96,7 +106,8 @@ class PaperExchange:
         async with self._pool.acquire() as connection:
             order = await connection.fetchrow(
                 "select * from paper_orders where user_id = $1 and client_order_id = $2",
-                user_id, client_order_id,
+                user_id,
+                client_order_id,
             )
             if order is None:
                 return None
@@ -111,7 +122,8 @@ class PaperExchange:
             "update paper_orders set status = 'canceled', updated_at = now()"
             " where user_id = $1 and client_order_id = $2"
             " and status in ('new', 'partially_filled')",
-            user_id, client_order_id,
+            user_id,
+            client_order_id,
         )
         return await self.get(user_id, client_order_id)
 
@@ -131,14 +143,18 @@ class PaperExchange:
                 "select cash from paper_accounts where user_id = $1", user_id
             )
             rows = await connection.fetch(
-                "select symbol, quantity from paper_positions where user_id = $1"
-                " and quantity <> 0",
+                "select symbol, quantity from paper_positions where user_id = $1 and quantity <> 0",
                 user_id,
             )
         return cash, {row["symbol"]: row["quantity"] for row in rows}
 
     async def match_bar(
-        self, user_id: uuid.UUID, symbol: str, bar_at: datetime, bar: BarLike, *,
+        self,
+        user_id: uuid.UUID,
+        symbol: str,
+        bar_at: datetime,
+        bar: BarLike,
+        *,
         only: Container[str] | None = None,
         on_phase: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> set[str]:
@@ -160,7 +176,8 @@ class PaperExchange:
         touched: set[str] = set()
         for phase in _PHASES:
             changed = [
-                cid for cid in await self._phase_orders(user_id, symbol, bar_at, bar, phase, only)
+                cid
+                for cid in await self._phase_orders(user_id, symbol, bar_at, bar, phase, only)
                 if await self._match_one(user_id, symbol, cid, bar_at, bar)
             ]
             touched.update(changed)
@@ -168,8 +185,9 @@ class PaperExchange:
                 await on_phase(changed)
         return touched
 
-    async def _phase_orders(self, user_id, symbol, bar_at, bar, phase: str,
-                            only: Container[str] | None) -> list[str]:
+    async def _phase_orders(
+        self, user_id, symbol, bar_at, bar, phase: str, only: Container[str] | None
+    ) -> list[str]:
         records = await self._pool.fetch(
             """
             select o.client_order_id, o.side, o.order_type, o.limit_price, o.stop_price
@@ -180,7 +198,9 @@ class PaperExchange:
                               where f.order_id = o.id and f.bar_at = $3)
             order by o.created_at, o.client_order_id
             """,
-            user_id, symbol, bar_at,
+            user_id,
+            symbol,
+            bar_at,
         )
         low, high = as_decimal(bar.low), as_decimal(bar.high)
         keyed: list[tuple[Decimal, str]] = []
@@ -219,27 +239,45 @@ class PaperExchange:
                                   where f.order_id = o.id and f.bar_at = $3)
                 for update
                 """,
-                user_id, cid, bar_at,
+                user_id,
+                cid,
+                bar_at,
             )
             if order is None:  # cancelled or filled meanwhile
                 return False
             held = await connection.fetchval(
                 "select coalesce(sum(quantity), 0) from paper_positions"
                 " where user_id = $1 and symbol = $2",
-                user_id, symbol,
+                user_id,
+                symbol,
             )
             remaining = order["quantity"] - order["filled_qty"]
             if order["side"] == "sell":
                 remaining = min(remaining, held)
                 if remaining <= 0:
-                    if fill_price(order["side"], order["order_type"], order["limit_price"],
-                                  bar, self.terms, order["stop_price"]) is None:
+                    if (
+                        fill_price(
+                            order["side"],
+                            order["order_type"],
+                            order["limit_price"],
+                            bar,
+                            self.terms,
+                            order["stop_price"],
+                        )
+                        is None
+                    ):
                         return False
                     await _close(connection, order, "insufficient position to sell")
                     return True
             quote = quote_fill(
-                order["side"], order["order_type"], order["limit_price"], remaining, bar,
-                self.terms, cash if order["side"] == "buy" else None, order["stop_price"],
+                order["side"],
+                order["order_type"],
+                order["limit_price"],
+                remaining,
+                bar,
+                self.terms,
+                cash if order["side"] == "buy" else None,
+                order["stop_price"],
             )
             if quote is None:
                 if order["side"] == "buy" and order["order_type"] == "market":
@@ -250,7 +288,8 @@ class PaperExchange:
             cash = await _record_fill(connection, order, quote, bar_at, cash)
             await connection.execute(
                 "update paper_accounts set cash = $2, updated_at = now() where user_id = $1",
-                user_id, cash,
+                user_id,
+                cash,
             )
         return True
 
@@ -261,9 +300,10 @@ _PHASES = ("market", "low", "high")
 async def _close(connection: asyncpg.Connection, order: asyncpg.Record, reason: str) -> None:
     status = "canceled" if order["filled_qty"] > 0 else "rejected"
     await connection.execute(
-        "update paper_orders set status = $2, reject_reason = $3, updated_at = now()"
-        " where id = $1",
-        order["id"], status, reason,
+        "update paper_orders set status = $2, reject_reason = $3, updated_at = now() where id = $1",
+        order["id"],
+        status,
+        reason,
     )
 
 
@@ -276,13 +316,21 @@ async def _record_fill(connection, order, quote, bar_at, cash: Decimal) -> Decim
         insert into paper_fills (order_id, user_id, fill_seq, quantity, price, fee, bar_at)
         values ($1, $2, $3, $4, $5, $6, $7)
         """,
-        order["id"], order["user_id"], sequence, quote.quantity, quote.price, quote.fee, bar_at,
+        order["id"],
+        order["user_id"],
+        sequence,
+        quote.quantity,
+        quote.price,
+        quote.fee,
+        bar_at,
     )
     filled = order["filled_qty"] + quote.quantity
     status = "filled" if filled >= order["quantity"] else "partially_filled"
     await connection.execute(
         "update paper_orders set filled_qty = $2, status = $3, updated_at = now() where id = $1",
-        order["id"], filled, status,
+        order["id"],
+        filled,
+        status,
     )
     signed = quote.quantity if order["side"] == "buy" else -quote.quantity
     await connection.execute(
@@ -291,7 +339,9 @@ async def _record_fill(connection, order, quote, bar_at, cash: Decimal) -> Decim
         on conflict (user_id, symbol)
         do update set quantity = paper_positions.quantity + excluded.quantity
         """,
-        order["user_id"], order["symbol"], signed,
+        order["user_id"],
+        order["symbol"],
+        signed,
     )
     value = quote.quantity * quote.price
     return cash - value - quote.fee if order["side"] == "buy" else cash + value - quote.fee
@@ -355,4 +405,3 @@ class PaperBroker:
     async def get_positions(self) -> dict[str, Decimal]:
         _, positions = await self._exchange.balances(self._user_id)
         return positions
-

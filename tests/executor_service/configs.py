@@ -46,7 +46,10 @@ def grid_config(name: str = "ETH grid") -> tpb.StrategyConfig:
         position_sizing=tpb.PositionSizing(max_positions=5),
         risk_controls=tpb.RiskControls(max_leverage="1"),
         grid=tpb.GridSettings(
-            lower_price="2400", upper_price="2600", grid_mode=tpb.GRID_MODE_ARITHMETIC,
-            grid_count=10, quantity_per_grid="0.1",
+            lower_price="2400",
+            upper_price="2600",
+            grid_mode=tpb.GRID_MODE_ARITHMETIC,
+            grid_count=10,
+            quantity_per_grid="0.1",
         ),
     )

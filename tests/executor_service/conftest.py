@@ -25,9 +25,15 @@ async def fake_risk():
 async def executor(database, fake_risk):
     """The executor service (bots off) against the test database and the fake risk."""
     async with start_service(
-        ExecutorSettings, database, name="executor", role="executor_service", build=build,
-        run_bots=False, risk_address=f"127.0.0.1:{fake_risk.port}",
-        notification_address="127.0.0.1:1", credentials_key=CREDENTIALS_KEY,
+        ExecutorSettings,
+        database,
+        name="executor",
+        role="executor_service",
+        build=build,
+        run_bots=False,
+        risk_address=f"127.0.0.1:{fake_risk.port}",
+        notification_address="127.0.0.1:1",
+        credentials_key=CREDENTIALS_KEY,
         performance_refresh_seconds=0.2,
     ) as app:
         yield app

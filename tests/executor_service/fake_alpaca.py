@@ -15,8 +15,16 @@ from urllib.parse import parse_qs, urlparse
 
 KEY_ID = "PKTESTKEY00000000001"
 SECRET = "test-secret-0000000000000000000000000000"
-OPEN_STATUSES = {"new", "accepted", "pending_new", "partially_filled", "held",
-                 "accepted_for_bidding", "pending_cancel", "pending_replace"}
+OPEN_STATUSES = {
+    "new",
+    "accepted",
+    "pending_new",
+    "partially_filled",
+    "held",
+    "accepted_for_bidding",
+    "pending_cancel",
+    "pending_replace",
+}
 
 
 def _now() -> str:
@@ -27,18 +35,38 @@ def order_json(body: dict, status: str = "accepted") -> dict:
     """An order object with the fields Alpaca's documentation lists."""
     now = _now()
     return {
-        "id": str(uuid.uuid4()), "client_order_id": body["client_order_id"],
-        "created_at": now, "updated_at": now, "submitted_at": now,
-        "filled_at": None, "expired_at": None, "canceled_at": None, "failed_at": None,
-        "replaced_at": None, "replaced_by": None, "replaces": None,
+        "id": str(uuid.uuid4()),
+        "client_order_id": body["client_order_id"],
+        "created_at": now,
+        "updated_at": now,
+        "submitted_at": now,
+        "filled_at": None,
+        "expired_at": None,
+        "canceled_at": None,
+        "failed_at": None,
+        "replaced_at": None,
+        "replaced_by": None,
+        "replaces": None,
         "asset_id": "276e2673-764b-4ab6-a611-caf665ca6340",
-        "symbol": body["symbol"], "asset_class": "crypto" if "/" in body["symbol"]
-        else "us_equity", "notional": None, "qty": str(body["qty"]),
-        "filled_qty": "0", "filled_avg_price": None, "order_class": "",
-        "order_type": body["type"], "type": body["type"], "side": body["side"],
-        "time_in_force": body["time_in_force"], "limit_price": body.get("limit_price"),
-        "stop_price": body.get("stop_price"), "status": status, "extended_hours": False,
-        "legs": None, "trail_percent": None, "trail_price": None, "hwm": None,
+        "symbol": body["symbol"],
+        "asset_class": "crypto" if "/" in body["symbol"] else "us_equity",
+        "notional": None,
+        "qty": str(body["qty"]),
+        "filled_qty": "0",
+        "filled_avg_price": None,
+        "order_class": "",
+        "order_type": body["type"],
+        "type": body["type"],
+        "side": body["side"],
+        "time_in_force": body["time_in_force"],
+        "limit_price": body.get("limit_price"),
+        "stop_price": body.get("stop_price"),
+        "status": status,
+        "extended_hours": False,
+        "legs": None,
+        "trail_percent": None,
+        "trail_price": None,
+        "hwm": None,
         "position_intent": "buy_to_open" if body["side"] == "buy" else "sell_to_close",
     }
 
@@ -51,30 +79,58 @@ class FakeAlpaca:
         self.unavailable_submits = 0  # answered 503 without taking the order
         self.reject_next_submit: tuple[int, dict] | None = None
         self.account = {
-            "id": "904837e3-3b76-47ec-b432-046db621571b", "account_number": "PA3ABCDEFGH",
-            "status": "ACTIVE", "currency": "USD", "cash": "25000.5",
-            "buying_power": "50001", "equity": "26000.25", "portfolio_value": "26000.25",
-            "pattern_day_trader": False, "trading_blocked": False,
+            "id": "904837e3-3b76-47ec-b432-046db621571b",
+            "account_number": "PA3ABCDEFGH",
+            "status": "ACTIVE",
+            "currency": "USD",
+            "cash": "25000.5",
+            "buying_power": "50001",
+            "equity": "26000.25",
+            "portfolio_value": "26000.25",
+            "pattern_day_trader": False,
+            "trading_blocked": False,
         }
-        self.positions = [{
-            "asset_id": "64bbff51-59d6-4b3c-9351-13ad85e3c752", "symbol": "BTCUSD",
-            "exchange": "CRYPTO", "asset_class": "crypto", "avg_entry_price": "40000",
-            "qty": "0.125", "side": "long", "market_value": "5000", "cost_basis": "5000",
-            "unrealized_pl": "0", "unrealized_plpc": "0", "current_price": "40000",
-            "qty_available": "0.125",
-        }]
+        self.positions = [
+            {
+                "asset_id": "64bbff51-59d6-4b3c-9351-13ad85e3c752",
+                "symbol": "BTCUSD",
+                "exchange": "CRYPTO",
+                "asset_class": "crypto",
+                "avg_entry_price": "40000",
+                "qty": "0.125",
+                "side": "long",
+                "market_value": "5000",
+                "cost_basis": "5000",
+                "unrealized_pl": "0",
+                "unrealized_plpc": "0",
+                "current_price": "40000",
+                "qty_available": "0.125",
+            }
+        ]
         self.lock = threading.Lock()
 
-    def set_status(self, client_order_id: str, status: str, filled_qty: str = "0",
-                   filled_avg_price: str | None = None) -> None:
+    def set_status(
+        self,
+        client_order_id: str,
+        status: str,
+        filled_qty: str = "0",
+        filled_avg_price: str | None = None,
+    ) -> None:
         with self.lock:
             order = self.orders[client_order_id]
-            order.update(status=status, filled_qty=filled_qty, filled_avg_price=filled_avg_price,
-                         updated_at=_now())
+            order.update(
+                status=status,
+                filled_qty=filled_qty,
+                filled_avg_price=filled_avg_price,
+                updated_at=_now(),
+            )
 
     def submits(self) -> list[dict]:
-        return [body for method, path, body in self.requests
-                if method == "POST" and path == "/v2/orders"]
+        return [
+            body
+            for method, path, body in self.requests
+            if method == "POST" and path == "/v2/orders"
+        ]
 
 
 def _handler(fake: FakeAlpaca):
@@ -94,8 +150,10 @@ def _handler(fake: FakeAlpaca):
             self._send(status, {"code": code, "message": message})
 
         def _authorized(self) -> bool:
-            if (self.headers.get("APCA-API-KEY-ID") != KEY_ID
-                    or self.headers.get("APCA-API-SECRET-KEY") != SECRET):
+            if (
+                self.headers.get("APCA-API-KEY-ID") != KEY_ID
+                or self.headers.get("APCA-API-SECRET-KEY") != SECRET
+            ):
                 self._error(401, 40110000, "request is not authorized")
                 return False
             return True
@@ -123,8 +181,11 @@ def _handler(fake: FakeAlpaca):
                     self._send(200, order)
             elif method == "GET" and path == "/v2/orders":
                 wanted = query.get("status", ["open"])[0]
-                orders = [o for o in fake.orders.values() if wanted == "all"
-                          or (o["status"] in OPEN_STATUSES) == (wanted == "open")]
+                orders = [
+                    o
+                    for o in fake.orders.values()
+                    if wanted == "all" or (o["status"] in OPEN_STATUSES) == (wanted == "open")
+                ]
                 self._send(200, orders)
             elif method == "DELETE" and path.startswith("/v2/orders/"):
                 order_id = path.rsplit("/", 1)[1]
@@ -132,7 +193,7 @@ def _handler(fake: FakeAlpaca):
                 if order is None:
                     self._error(404, 40410000, "order not found")
                 elif order["status"] not in OPEN_STATUSES:
-                    self._error(422, 42210000, f"order is already in \"{order['status']}\" state")
+                    self._error(422, 42210000, f'order is already in "{order["status"]}" state')
                 else:
                     order.update(status="canceled", canceled_at=_now(), updated_at=_now())
                     self._send(204)
@@ -153,8 +214,9 @@ def _handler(fake: FakeAlpaca):
                 fake.reject_next_submit = None
                 self._send(status, payload)
                 return
-            missing = [k for k in ("symbol", "qty", "side", "type", "time_in_force")
-                       if not body.get(k)]
+            missing = [
+                k for k in ("symbol", "qty", "side", "type", "time_in_force") if not body.get(k)
+            ]
             if missing:
                 self._error(422, 40010001, f"{missing[0]} is required")
                 return

@@ -31,13 +31,16 @@ class FakeRisk(rpb_grpc.RiskServiceServicer):
         await self._maybe_down(context)
         self.validated.append(request)
         if request.order.order_type in self.refused_order_types:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                "order.order_type: not allowed (test)")
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "order.order_type: not allowed (test)"
+            )
         if self.allow and (request.order.side, request.order.order_type) not in self.denied:
             return rpb.ValidateTradeResponse(allowed=True)
         return rpb.ValidateTradeResponse(
-            allowed=False, reason_code="INSUFFICIENT_BUYING_POWER",
-            message="Insufficient buying power (test)", risk_event_id="evt-1",
+            allowed=False,
+            reason_code="INSUFFICIENT_BUYING_POWER",
+            message="Insufficient buying power (test)",
+            risk_event_id="evt-1",
         )
 
     async def CalculateRiskScore(self, request, context):
@@ -50,13 +53,16 @@ class FakeRisk(rpb_grpc.RiskServiceServicer):
             tier=tpb.SUBSCRIPTION_TIER_STARTER,
             limits=[
                 rpb.EffectiveLimit(
-                    name="max_positions", value=self.max_positions,
+                    name="max_positions",
+                    value=self.max_positions,
                     source=rpb.LIMIT_SOURCE_TIER,
-                    candidates=[rpb.LimitCandidate(source=rpb.LIMIT_SOURCE_TIER,
-                                                   value=self.max_positions)],
+                    candidates=[
+                        rpb.LimitCandidate(source=rpb.LIMIT_SOURCE_TIER, value=self.max_positions)
+                    ],
                 ),
                 rpb.EffectiveLimit(
-                    name="allowed_asset_classes", value="crypto,us_equity",
+                    name="allowed_asset_classes",
+                    value="crypto,us_equity",
                     source=rpb.LIMIT_SOURCE_TIER,
                 ),
             ],

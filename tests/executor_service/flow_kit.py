@@ -22,10 +22,16 @@ from tests.testkit.services import start_service
 @contextlib.asynccontextmanager
 async def risk_and_notification(database):
     async with (
-        start_service(RiskSettings, database, name="risk", role="risk_service",
-                      build=build_risk) as risk,
-        start_service(NotificationSettings, database, name="notification",
-                      role="notification_service", build=build_notification) as notification,
+        start_service(
+            RiskSettings, database, name="risk", role="risk_service", build=build_risk
+        ) as risk,
+        start_service(
+            NotificationSettings,
+            database,
+            name="notification",
+            role="notification_service",
+            build=build_notification,
+        ) as notification,
     ):
         yield risk, notification
 
@@ -46,15 +52,24 @@ async def stop_seeded_bots(connection: asyncpg.Connection) -> None:
 
 def executor_service(database, risk_port: int, notification_port: int, **overrides):
     values = {
-        "run_bots": True, "replay_speed": 6000.0, "runner_poll_seconds": 0.2,
-        "outbox_poll_seconds": 0.1, "performance_refresh_seconds": 0.5,
+        "run_bots": True,
+        "replay_speed": 6000.0,
+        "runner_poll_seconds": 0.2,
+        "outbox_poll_seconds": 0.1,
+        "performance_refresh_seconds": 0.5,
         "risk_address": f"127.0.0.1:{risk_port}",
         "notification_address": f"127.0.0.1:{notification_port}",
         "credentials_key": CREDENTIALS_KEY,
         **overrides,
     }
-    return start_service(ExecutorSettings, database, name="executor", role="executor_service",
-                         build=build_executor, **values)
+    return start_service(
+        ExecutorSettings,
+        database,
+        name="executor",
+        role="executor_service",
+        build=build_executor,
+        **values,
+    )
 
 
 async def wait_for(connection: asyncpg.Connection, query: str, predicate, timeout=60.0, *args):
@@ -66,10 +81,12 @@ async def wait_for(connection: asyncpg.Connection, query: str, predicate, timeou
         if time.monotonic() > deadline:
             orders = await connection.fetch(
                 "select user_id, order_type, status, tag, count(*) from bot_orders"
-                " group by 1, 2, 3, 4")
+                " group by 1, 2, 3, 4"
+            )
             events = await connection.fetch(
                 "select kind, attempts, last_error, delivered_at is null as pending, count(*)"
-                " from outbox group by 1, 2, 3, 4")
+                " from outbox group by 1, 2, 3, 4"
+            )
             raise AssertionError(
                 f"timed out waiting on {query!r} (last value {value!r});"
                 f" orders: {[dict(o) for o in orders]}; events: {[dict(e) for e in events]}"

@@ -52,8 +52,7 @@ def engine_run(
             else:
                 continue
             if kind != "stop":
-                orders.append((index, side, kind, stepped(intent.quantity),
-                               stepped(intent.price)))
+                orders.append((index, side, kind, stepped(intent.quantity), stepped(intent.price)))
         return intents
 
     on_fill, begin_bar, end_bar = strategy.on_fill, runner.begin_bar, runner.end_bar

@@ -44,9 +44,15 @@ def broker(server):
 
 
 def request(cid: str = "bot-1", **changes) -> OrderRequest:
-    values = {"client_order_id": cid, "symbol": "BTC/USD", "side": "buy",
-              "order_type": "limit", "quantity": Decimal("0.0125"),
-              "limit_price": Decimal("39950.5"), "time_in_force": "gtc"}
+    values = {
+        "client_order_id": cid,
+        "symbol": "BTC/USD",
+        "side": "buy",
+        "order_type": "limit",
+        "quantity": Decimal("0.0125"),
+        "limit_price": Decimal("39950.5"),
+        "time_in_force": "gtc",
+    }
     return OrderRequest(**{**values, **changes})
 
 
@@ -59,14 +65,29 @@ def test_broker_when_not_live_uses_paper_endpoint_and_live_uses_live():
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"order_type": "market", "limit_price": None},
-         {"type": "market", "side": "buy", "qty": 0.0125}),
+        (
+            {"order_type": "market", "limit_price": None},
+            {"type": "market", "side": "buy", "qty": 0.0125},
+        ),
         ({}, {"type": "limit", "limit_price": 39950.5}),
-        ({"order_type": "stop", "side": "sell", "limit_price": None,
-          "stop_price": Decimal("38000")}, {"type": "stop", "stop_price": 38000.0}),
-        ({"order_type": "stop_limit", "side": "sell", "limit_price": Decimal("36100"),
-          "stop_price": Decimal("38000")},
-         {"type": "stop_limit", "stop_price": 38000.0, "limit_price": 36100.0}),
+        (
+            {
+                "order_type": "stop",
+                "side": "sell",
+                "limit_price": None,
+                "stop_price": Decimal("38000"),
+            },
+            {"type": "stop", "stop_price": 38000.0},
+        ),
+        (
+            {
+                "order_type": "stop_limit",
+                "side": "sell",
+                "limit_price": Decimal("36100"),
+                "stop_price": Decimal("38000"),
+            },
+            {"type": "stop_limit", "stop_price": 38000.0, "limit_price": 36100.0},
+        ),
     ],
 )
 async def test_submit_order_when_sent_carries_client_order_id_and_parses_order(
@@ -102,8 +123,11 @@ async def test_submit_when_first_answer_lost_retry_finds_order_and_creates_no_se
     report = await submit_idempotently(broker, request())
     assert report is not None and report.client_order_id == "bot-1"
     assert len(server.fake.submits()) == 2 and len(server.fake.orders) == 1
-    lookups = [path for method, path, _ in server.fake.requests
-               if method == "GET" and path == "/v2/orders:by_client_order_id"]
+    lookups = [
+        path
+        for method, path, _ in server.fake.requests
+        if method == "GET" and path == "/v2/orders:by_client_order_id"
+    ]
     assert lookups == ["/v2/orders:by_client_order_id"]
 
 
@@ -125,8 +149,10 @@ async def test_submit_when_answer_lost_then_duplicate_raises_duplicate(broker, s
 
 
 async def test_submit_when_refused_reports_rejected_order(broker, server):
-    server.fake.reject_next_submit = (403, {"code": 40310000,
-                                            "message": "insufficient buying power"})
+    server.fake.reject_next_submit = (
+        403,
+        {"code": 40310000, "message": "insufficient buying power"},
+    )
     report = await broker.submit_order(request())
     assert report.status == OrderStatus.REJECTED
     assert "insufficient buying power" in report.reject_reason
@@ -188,44 +214,84 @@ async def test_alpaca_bot_when_keys_stored_activates_and_trades_through_alpaca(
     await stop_seeded_bots(connection)
     try:
         async with start_service(
-            ExecutorSettings, database, name="executor", role="executor_service", build=build,
-            run_bots=True, replay_speed=600.0, runner_poll_seconds=0.1,
-            risk_address=f"127.0.0.1:{fake_risk.port}", notification_address="127.0.0.1:1",
-            credentials_key=CREDENTIALS_KEY, alpaca_base_url=server.url,
+            ExecutorSettings,
+            database,
+            name="executor",
+            role="executor_service",
+            build=build,
+            run_bots=True,
+            replay_speed=600.0,
+            runner_poll_seconds=0.1,
+            risk_address=f"127.0.0.1:{fake_risk.port}",
+            notification_address="127.0.0.1:1",
+            credentials_key=CREDENTIALS_KEY,
+            alpaca_base_url=server.url,
         ) as executor:
             channel = channel_to(executor)
             stub = pb_grpc.ExecutorServiceStub(channel)
             meta = user_metadata(user_a)
-            strategy = (await stub.CreateStrategy(pb.CreateStrategyRequest(
-                user_id=str(user_a), config=dca_config(), broker=pb.BROKER_ALPACA),
-                metadata=meta, timeout=5)).strategy.strategy_id
+            strategy = (
+                await stub.CreateStrategy(
+                    pb.CreateStrategyRequest(
+                        user_id=str(user_a), config=dca_config(), broker=pb.BROKER_ALPACA
+                    ),
+                    metadata=meta,
+                    timeout=5,
+                )
+            ).strategy.strategy_id
             activate = pb.ActivateStrategyRequest(user_id=str(user_a), strategy_id=strategy)
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await stub.ActivateStrategy(activate, metadata=meta, timeout=5)
             assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
             assert "Alpaca credentials" in refused.value.details()
-            await stub.SetBrokerCredentials(pb.SetBrokerCredentialsRequest(
-                user_id=str(user_a), broker=pb.BROKER_ALPACA, api_key_id=KEY_ID,
-                api_secret=SECRET), metadata=meta, timeout=5)
+            await stub.SetBrokerCredentials(
+                pb.SetBrokerCredentialsRequest(
+                    user_id=str(user_a),
+                    broker=pb.BROKER_ALPACA,
+                    api_key_id=KEY_ID,
+                    api_secret=SECRET,
+                ),
+                metadata=meta,
+                timeout=5,
+            )
             await stub.ActivateStrategy(activate, metadata=meta, timeout=5)
-            await wait_for(connection, "select count(*) from bot_orders where strategy_id = $1"
-                           " and broker = 'alpaca' and status = 'accepted'",
-                           lambda n: n >= 1, 30, strategy)
+            await wait_for(
+                connection,
+                "select count(*) from bot_orders where strategy_id = $1"
+                " and broker = 'alpaca' and status = 'accepted'",
+                lambda n: n >= 1,
+                30,
+                strategy,
+            )
             (cid,) = list(server.fake.orders)
             server.fake.set_status(cid, "filled", "0.0125", "40000.5")
-            await wait_for(connection, "select count(*) from bot_fills where client_order_id = $1",
-                           lambda n: n == 1, 30, cid)
-            await stub.StopStrategy(pb.StopStrategyRequest(
-                user_id=str(user_a), strategy_id=strategy), metadata=meta, timeout=5)
+            await wait_for(
+                connection,
+                "select count(*) from bot_fills where client_order_id = $1",
+                lambda n: n == 1,
+                30,
+                cid,
+            )
+            await stub.StopStrategy(
+                pb.StopStrategyRequest(user_id=str(user_a), strategy_id=strategy),
+                metadata=meta,
+                timeout=5,
+            )
             await channel.close()
         order = await connection.fetchrow(
-            "select * from bot_orders where client_order_id = $1", cid)
+            "select * from bot_orders where client_order_id = $1", cid
+        )
         assert order["status"] == "filled" and order["filled_qty"] == Decimal("0.0125")
         assert order["broker_order_id"] == server.fake.orders[cid]["id"]
         assert [b["client_order_id"] for b in server.fake.submits()].count(cid) == 1
-        assert await connection.fetchval(
-            "select count(*) from outbox where kind = 'trade_executed'"
-            " and idempotency_key like 'fill:' || $1 || ':%'", cid) == 1
+        assert (
+            await connection.fetchval(
+                "select count(*) from outbox where kind = 'trade_executed'"
+                " and idempotency_key like 'fill:' || $1 || ':%'",
+                cid,
+            )
+            == 1
+        )
         assert await connection.fetchval(
             "select quantity from bot_positions where strategy_id = $1", strategy
         ) == Decimal("0.0125")

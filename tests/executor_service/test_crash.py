@@ -61,8 +61,9 @@ async def test_executor_when_killed_repeatedly_never_duplicates_and_loses_nothin
     await stop_seeded_bots(connection)
     try:
         async with risk_and_notification(database) as (risk, notification):
-            async with executor_service(database, risk.port, notification.port,
-                                        run_bots=False) as executor:
+            async with executor_service(
+                database, risk.port, notification.port, run_bots=False
+            ) as executor:
                 channel = channel_to(executor)
                 stub = pb_grpc.ExecutorServiceStub(channel)
                 await create_and_activate(stub, user_a, dca_config())
@@ -78,27 +79,39 @@ async def test_executor_when_killed_repeatedly_never_duplicates_and_loses_nothin
                 # A last life, left to finish its work: in-flight orders reconciled, the
                 # outbox drained. The bots are stopped first so that it only cleans up.
                 await connection.execute(
-                    "update trading_strategies set status = 'stopped' where status = 'active'")
+                    "update trading_strategies set status = 'stopped' where status = 'active'"
+                )
                 process = spawn_executor(database, risk.port, notification.port, log)
                 try:
-                    await wait_for(connection,
-                                   "select count(*) from outbox where delivered_at is null",
-                                   lambda n: n == 0, 60)
+                    await wait_for(
+                        connection,
+                        "select count(*) from outbox where delivered_at is null",
+                        lambda n: n == 0,
+                        60,
+                    )
                     await asyncio.sleep(2.0)
-                    await wait_for(connection,
-                                   "select count(*) from outbox where delivered_at is null",
-                                   lambda n: n == 0, 60)
+                    await wait_for(
+                        connection,
+                        "select count(*) from outbox where delivered_at is null",
+                        lambda n: n == 0,
+                        60,
+                    )
                 finally:
                     process.send_signal(signal.SIGTERM)
                     await asyncio.to_thread(process.wait, 20)
         fills = await connection.fetchval(
-            "select count(*) from bot_fills where user_id = $1", user_a)
+            "select count(*) from bot_fills where user_id = $1", user_a
+        )
         progress = await connection.fetch(
             "select name, last_bar_at, status, status_reason from trading_strategies"
-            " where user_id = $1", user_a)
+            " where user_id = $1",
+            user_a,
+        )
         orders = await connection.fetch(
             "select tag, order_type, status, count(*) from bot_orders where user_id = $1"
-            " group by 1, 2, 3", user_a)
+            " group by 1, 2, 3",
+            user_a,
+        )
         # Risk limits orders per wall-clock minute, which an accelerated replay hits
         # quickly (most attempts are blocked and notified), so the volume is modest.
         assert fills >= 5, (
@@ -107,18 +120,30 @@ async def test_executor_when_killed_repeatedly_never_duplicates_and_loses_nothin
         )
         # No client order id reached the broker twice: one order per id at the broker,
         # no second submission even attempted, every broker order known to the ledger.
-        assert await connection.fetchval(
-            "select coalesce(sum(duplicate_submissions), 0) from paper_orders") == 0
-        assert await connection.fetchval(
-            "select count(*) from paper_orders p where not exists"
-            " (select 1 from bot_orders b where b.client_order_id = p.client_order_id)") == 0
+        assert (
+            await connection.fetchval(
+                "select coalesce(sum(duplicate_submissions), 0) from paper_orders"
+            )
+            == 0
+        )
+        assert (
+            await connection.fetchval(
+                "select count(*) from paper_orders p where not exists"
+                " (select 1 from bot_orders b where b.client_order_id = p.client_order_id)"
+            )
+            == 0
+        )
         # Every broker fill is in the ledger exactly once.
-        assert await connection.fetchval(
-            "select count(*) from paper_fills where user_id = $1", user_a) == fills
+        assert (
+            await connection.fetchval("select count(*) from paper_fills where user_id = $1", user_a)
+            == fills
+        )
         # Every fill has exactly one notification, stored once by the notification service.
         notified = await connection.fetchval(
             "select count(*) from user_notifications where user_id = $1"
-            " and type = 'trade_executed'", user_a)
+            " and type = 'trade_executed'",
+            user_a,
+        )
         assert notified == fills
         await assert_ledger_consistent(connection)
     finally:

@@ -48,7 +48,10 @@ def test_next_status_when_transition_not_allowed_raises_failed_precondition(acti
 def test_plan_transition_when_risk_pauses_records_actor_and_reason():
     transition = plan_transition(Action.PAUSE, Status.ACTIVE, Actor.RISK, " stop loss hit ")
     assert (transition.to_status, transition.actor, transition.reason) == (
-        Status.PAUSED, Actor.RISK, "stop loss hit")
+        Status.PAUSED,
+        Actor.RISK,
+        "stop loss hit",
+    )
 
 
 def test_ensure_editable_when_active_raises_failed_precondition():

@@ -13,8 +13,9 @@ BAR = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 def test_client_order_id_when_same_inputs_is_identical_and_fits_alpaca_limit():
     first = client_order_id(STRATEGY, BAR, "dca-base")
-    assert first == client_order_id(STRATEGY, BAR.astimezone(timezone(timedelta(hours=2))),
-                                    "dca-base")
+    assert first == client_order_id(
+        STRATEGY, BAR.astimezone(timezone(timedelta(hours=2))), "dca-base"
+    )
     assert len(first) <= 48
 
 

@@ -16,15 +16,30 @@ from executor_service.order_state import (
 )
 
 ALPACA_STATUSES = [
-    "new", "partially_filled", "filled", "done_for_day", "canceled", "expired", "replaced",
-    "pending_cancel", "pending_replace", "accepted", "pending_new", "accepted_for_bidding",
-    "stopped", "rejected", "suspended", "calculated",
+    "new",
+    "partially_filled",
+    "filled",
+    "done_for_day",
+    "canceled",
+    "expired",
+    "replaced",
+    "pending_cancel",
+    "pending_replace",
+    "accepted",
+    "pending_new",
+    "accepted_for_bidding",
+    "stopped",
+    "rejected",
+    "suspended",
+    "calculated",
 ]
 
 quantities = st.decimals(min_value=Decimal("0.001"), max_value=Decimal(1000), places=3)
 reports = st.lists(
-    st.tuples(st.sampled_from(list(OrderStatus)), st.decimals(
-        min_value=Decimal(0), max_value=Decimal(2000), places=3)),
+    st.tuples(
+        st.sampled_from(list(OrderStatus)),
+        st.decimals(min_value=Decimal(0), max_value=Decimal(2000), places=3),
+    ),
     max_size=30,
 )
 

@@ -37,8 +37,15 @@ async def exchange(database):
 
 
 def buy(cid: str, quantity: str, order_type: str = "market", limit: str | None = None):
-    return OrderRequest(cid, "BTC/USD", "buy", order_type, Decimal(quantity),
-                        Decimal(limit) if limit else None, decision_at=T0)
+    return OrderRequest(
+        cid,
+        "BTC/USD",
+        "buy",
+        order_type,
+        Decimal(quantity),
+        Decimal(limit) if limit else None,
+        decision_at=T0,
+    )
 
 
 async def test_market_buy_when_next_bar_fills_at_open_plus_slippage_with_fee(exchange, user_a):
@@ -113,13 +120,15 @@ async def test_sell_stop_when_bar_trades_through_fills_at_stop_less_slippage(exc
     account = exchange.account(user_a)
     await account.submit_order(buy("b", "2"))
     await exchange.match_bar(user_a, "BTC/USD", T0 + timedelta(minutes=1), BAR)
-    await account.submit_order(OrderRequest("stop", "BTC/USD", "sell", "stop", Decimal(2),
-                                            stop_price=Decimal(97), decision_at=T0))
+    await account.submit_order(
+        OrderRequest(
+            "stop", "BTC/USD", "sell", "stop", Decimal(2), stop_price=Decimal(97), decision_at=T0
+        )
+    )
     await exchange.match_bar(user_a, "BTC/USD", T0 + timedelta(minutes=2), BAR)  # low 95
     order = await account.get_order("stop")
     assert order.status == "filled"
-    assert order.fills[0].price == (Decimal(97) * (1 - Decimal("0.0005"))).quantize(
-        Decimal("1e-8"))
+    assert order.fills[0].price == (Decimal(97) * (1 - Decimal("0.0005"))).quantize(Decimal("1e-8"))
     assert await account.get_positions() == {}
 
 
@@ -127,9 +136,9 @@ async def test_sell_stop_when_bar_trades_through_fills_at_stop_less_slippage(exc
     ("open_", "high", "low", "expected"),
     [
         ("100", "101", "94", "94.9525"),  # trades through the stop: the stop less slippage
-        ("100", "101", "96", None),       # never reaches the stop
-        ("90", "91", "80", "90"),         # gaps below the limit, trades back to it
-        ("88", "89", "80", None),         # gaps below the limit and stays there
+        ("100", "101", "96", None),  # never reaches the stop
+        ("90", "91", "80", "90"),  # gaps below the limit, trades back to it
+        ("88", "89", "80", None),  # gaps below the limit and stays there
     ],
 )
 def test_stop_limit_sell_when_bar_trades_fills_like_a_stop_but_never_under_its_limit(

@@ -78,10 +78,15 @@ CASES = {
     "dca_same_bar_safety_fills": dca_tight,
     "spot_grid": tight_grid,
     "buy_and_hold": buy_and_hold,
-    "sma_crossover": lambda: signal(tpb.STRATEGY_TYPE_SMA_CROSSOVER, sma_fast_period=5,
-                                    sma_slow_period=20),
-    "rsi_reversion": lambda: signal(tpb.STRATEGY_TYPE_RSI_REVERSION, rsi_period=14,
-                                    rsi_buy_threshold="35", rsi_sell_threshold="65"),
+    "sma_crossover": lambda: signal(
+        tpb.STRATEGY_TYPE_SMA_CROSSOVER, sma_fast_period=5, sma_slow_period=20
+    ),
+    "rsi_reversion": lambda: signal(
+        tpb.STRATEGY_TYPE_RSI_REVERSION,
+        rsi_period=14,
+        rsi_buy_threshold="35",
+        rsi_sell_threshold="65",
+    ),
 }
 
 
@@ -91,26 +96,46 @@ async def executor_run(database, fake_risk, user, config, *, until_paused=False)
     await stop_seeded_bots(connection)
     try:
         async with start_service(
-            ExecutorSettings, database, name="executor", role="executor_service", build=build,
-            run_bots=True, replay_speed=6000.0, runner_poll_seconds=0.2, feed_seed=SEED,
-            paper_starting_cash=CAPITAL, risk_address=f"127.0.0.1:{fake_risk.port}",
-            notification_address="127.0.0.1:1", credentials_key=CREDENTIALS_KEY,
+            ExecutorSettings,
+            database,
+            name="executor",
+            role="executor_service",
+            build=build,
+            run_bots=True,
+            replay_speed=6000.0,
+            runner_poll_seconds=0.2,
+            feed_seed=SEED,
+            paper_starting_cash=CAPITAL,
+            risk_address=f"127.0.0.1:{fake_risk.port}",
+            notification_address="127.0.0.1:1",
+            credentials_key=CREDENTIALS_KEY,
         ) as executor:
             channel = channel_to(executor)
             stub = pb_grpc.ExecutorServiceStub(channel)
             strategy = await create_and_activate(stub, user, config)
             if until_paused:
-                await wait_for(connection, "select status from trading_strategies where id = $1",
-                               lambda status: status == "paused", 90, strategy)
+                await wait_for(
+                    connection,
+                    "select status from trading_strategies where id = $1",
+                    lambda status: status == "paused",
+                    90,
+                    strategy,
+                )
             else:
                 await wait_for(
                     connection,
                     "select count(*) from trading_strategies where id = $1"
                     " and last_bar_at >= timestamptz '2026-01-05' + make_interval(mins => $2)",
-                    lambda n: n == 1, 90, strategy, BARS)
+                    lambda n: n == 1,
+                    90,
+                    strategy,
+                    BARS,
+                )
             await stub.StopStrategy(
                 pb.StopStrategyRequest(user_id=str(user), strategy_id=strategy),
-                metadata=user_metadata(user), timeout=5)
+                metadata=user_metadata(user),
+                timeout=5,
+            )
             await channel.close()
         rows = await connection.fetch(
             """
@@ -119,13 +144,25 @@ async def executor_run(database, fake_risk, user, config, *, until_paused=False)
             from bot_orders where strategy_id = $1
               and bar_at <= timestamptz '2026-01-05' + make_interval(mins => $2)
             """,
-            strategy, BARS)
+            strategy,
+            BARS,
+        )
         fills = await connection.fetch(
             "select (extract(epoch from f.bar_at - timestamptz '2026-01-05') / 60)::int as bar,"
             " f.side, f.quantity, f.price, o.tag from bot_fills f join bot_orders o"
-            " on o.id = f.order_id where f.strategy_id = $1", strategy)
-        orders = [(r["bar"], r["side"], r["order_type"], stepped(r["quantity"]),
-                   stepped(r["limit_price"])) for r in rows]
+            " on o.id = f.order_id where f.strategy_id = $1",
+            strategy,
+        )
+        orders = [
+            (
+                r["bar"],
+                r["side"],
+                r["order_type"],
+                stepped(r["quantity"]),
+                stepped(r["limit_price"]),
+            )
+            for r in rows
+        ]
         return orders, fills
     finally:
         await connection.close()
@@ -145,10 +182,13 @@ async def test_executor_when_replaying_the_feed_places_the_engines_orders(
     assert_same_orders(ours, theirs)
 
 
-@pytest.mark.parametrize(("tag", "controls"), [
-    ("stop_loss", {"stop_loss_pct": "0.5"}),      # breached at bar 35 (seed 42)
-    ("daily_loss", {"max_daily_loss_usd": "5"}),  # breached at bar 22
-])
+@pytest.mark.parametrize(
+    ("tag", "controls"),
+    [
+        ("stop_loss", {"stop_loss_pct": "0.5"}),  # breached at bar 35 (seed 42)
+        ("daily_loss", {"max_daily_loss_usd": "5"}),  # breached at bar 22
+    ],
+)
 async def test_stop_loss_when_breached_executor_exits_at_next_open_where_engine_fills_the_stop(
     tag, controls, database, fake_risk, user_a
 ):
@@ -169,7 +209,8 @@ async def test_stop_loss_when_breached_executor_exits_at_next_open_where_engine_
     breach = stop.bar_index
     assert_same_orders([o for o in ours if o[0] < breach], [o for o in theirs if o[0] < breach])
     assert [o for o in ours if o[0] >= breach] == [
-        (breach, "sell", "market", stepped(stop.quantity), None)]
+        (breach, "sell", "market", stepped(stop.quantity), None)
+    ]
     exit_fill = next(f for f in fills if f["tag"] == tag)
     assert exit_fill["bar"] == breach + 1 == max(f["bar"] for f in fills)
     assert abs(exit_fill["quantity"] - stepped(stop.quantity)) <= STEP

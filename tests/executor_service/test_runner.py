@@ -31,44 +31,68 @@ async def test_bot_when_risk_refuses_its_stop_exit_asks_at_most_once_per_bar_and
     await stop_seeded_bots(connection)
     try:
         async with start_service(
-            ExecutorSettings, database, name="executor", role="executor_service", build=build,
-            run_bots=True, replay_speed=6000.0, runner_poll_seconds=0.2,
-            risk_address=f"127.0.0.1:{fake_risk.port}", notification_address="127.0.0.1:1",
+            ExecutorSettings,
+            database,
+            name="executor",
+            role="executor_service",
+            build=build,
+            run_bots=True,
+            replay_speed=6000.0,
+            runner_poll_seconds=0.2,
+            risk_address=f"127.0.0.1:{fake_risk.port}",
+            notification_address="127.0.0.1:1",
             credentials_key=CREDENTIALS_KEY,
         ) as executor:
             channel = channel_to(executor)
             stub = pb_grpc.ExecutorServiceStub(channel)
-            strategy = await create_and_activate(
-                stub, user_a, dca_config(stop_loss_pct="0.5"))
+            strategy = await create_and_activate(stub, user_a, dca_config(stop_loss_pct="0.5"))
             await wait_for(
                 connection,
                 "select count(*) from trading_strategies where id = $1"
                 " and last_bar_at >= timestamptz '2026-01-05' + make_interval(mins => $2)",
-                lambda n: n == 1, 60, strategy, BARS)
+                lambda n: n == 1,
+                60,
+                strategy,
+                BARS,
+            )
             await stub.StopStrategy(
                 pb.StopStrategyRequest(user_id=str(user_a), strategy_id=strategy),
-                metadata=user_metadata(user_a), timeout=5)
+                metadata=user_metadata(user_a),
+                timeout=5,
+            )
             await channel.close()
         bars_done = await connection.fetchval(
             "select extract(epoch from last_bar_at - timestamptz '2026-01-05') / 60 + 1"
-            " from trading_strategies where id = $1", strategy)
+            " from trading_strategies where id = $1",
+            strategy,
+        )
         orders = [r.order for r in fake_risk.validated]
         assert not {tpb.ORDER_TYPE_STOP, tpb.ORDER_TYPE_STOP_LIMIT} & {
-            o.order_type for o in orders}, "a stop was sent instead of held"
-        exits = [o for o in orders
-                 if (o.side, o.order_type) == (tpb.SIDE_SELL, tpb.ORDER_TYPE_MARKET)]
+            o.order_type for o in orders
+        }, "a stop was sent instead of held"
+        exits = [
+            o for o in orders if (o.side, o.order_type) == (tpb.SIDE_SELL, tpb.ORDER_TYPE_MARKET)
+        ]
         assert exits, "the stop was never triggered"
         assert len(exits) <= bars_done - BREACH_BAR + 1
         assert len({o.client_order_id for o in exits}) == len(exits)
         # Never paused: the exit never filled, and the position is still held.
-        assert await connection.fetchval(
-            "select count(*) from strategy_transitions where strategy_id = $1"
-            " and actor = 'risk'", strategy) == 0
+        assert (
+            await connection.fetchval(
+                "select count(*) from strategy_transitions where strategy_id = $1"
+                " and actor = 'risk'",
+                strategy,
+            )
+            == 0
+        )
         told = await connection.fetchval(
             "select count(*) from outbox where user_id = $1 and kind = 'risk_event'"
-            " and last_error not like 'suppressed%'", user_a)
+            " and last_error not like 'suppressed%'",
+            user_a,
+        )
         recorded = await connection.fetchval(
-            "select count(*) from outbox where user_id = $1 and kind = 'risk_event'", user_a)
+            "select count(*) from outbox where user_id = $1 and kind = 'risk_event'", user_a
+        )
         # Every refusal is recorded, but the one in flight when the executor shut down.
         assert told == 1 and len(exits) - 1 <= recorded <= len(exits)
     finally:

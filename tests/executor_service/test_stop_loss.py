@@ -43,59 +43,107 @@ async def test_stop_loss_when_feed_falls_through_it_closes_position_pauses_and_t
         ):
             channel = channel_to(executor)
             stub = pb_grpc.ExecutorServiceStub(channel)
-            strategy = await create_and_activate(
-                stub, user_a, dca_config(**controls))
+            strategy = await create_and_activate(stub, user_a, dca_config(**controls))
             await channel.close()
-            await wait_for(connection, "select status from trading_strategies where id = $1",
-                           lambda status: status == "paused", 90, strategy)
-            await wait_for(connection,
-                           "select count(*) from outbox where delivered_at is null"
-                           " and user_id = $1", lambda n: n == 0, 30, user_a)
+            await wait_for(
+                connection,
+                "select status from trading_strategies where id = $1",
+                lambda status: status == "paused",
+                90,
+                strategy,
+            )
+            await wait_for(
+                connection,
+                "select count(*) from outbox where delivered_at is null and user_id = $1",
+                lambda n: n == 0,
+                30,
+                user_a,
+            )
             # Paused bots place nothing more: the count must not move afterwards.
             orders_when_paused = await connection.fetchval(
-                "select count(*) from bot_orders where strategy_id = $1", strategy)
+                "select count(*) from bot_orders where strategy_id = $1", strategy
+            )
         transitions = await connection.fetch(
             "select from_status, to_status, actor, reason from strategy_transitions"
-            " where strategy_id = $1 and actor = 'risk'", strategy)
+            " where strategy_id = $1 and actor = 'risk'",
+            strategy,
+        )
         assert [dict(t) for t in transitions] == [
-            {"from_status": "active", "to_status": "paused", "actor": "risk",
-             "reason": reason}]
+            {"from_status": "active", "to_status": "paused", "actor": "risk", "reason": reason}
+        ]
         exits = await connection.fetch(
             "select side, order_type, status, filled_qty from bot_orders"
-            " where strategy_id = $1 and tag = $2", strategy, reason)
+            " where strategy_id = $1 and tag = $2",
+            strategy,
+            reason,
+        )
         assert [(e["side"], e["order_type"], e["status"]) for e in exits] == [
-            ("sell", "market", "filled")]
+            ("sell", "market", "filled")
+        ]
         # The stop was never a resting broker order, so risk never had a second sell of
         # the holding to refuse: no blocked-order noise at all.
-        assert await connection.fetchval(
-            "select count(*) from bot_orders where strategy_id = $1"
-            " and order_type in ('stop', 'stop_limit')", strategy) == 0
-        assert await connection.fetchval(
-            "select count(*) from outbox where user_id = $1 and kind = 'risk_event'"
-            " and idempotency_key like 'blocked:%'", user_a) == 0
+        assert (
+            await connection.fetchval(
+                "select count(*) from bot_orders where strategy_id = $1"
+                " and order_type in ('stop', 'stop_limit')",
+                strategy,
+            )
+            == 0
+        )
+        assert (
+            await connection.fetchval(
+                "select count(*) from outbox where user_id = $1 and kind = 'risk_event'"
+                " and idempotency_key like 'blocked:%'",
+                user_a,
+            )
+            == 0
+        )
         # The take profit resting beside the stop was cancelled before the exit was sent.
-        assert await connection.fetchval(
-            "select count(*) from bot_orders where strategy_id = $1 and tag = 'take_profit'"
-            " and status in ('new', 'partially_filled', 'pending_submit')", strategy) == 0
-        assert await connection.fetchval(
-            "select coalesce(sum(quantity), 0) from bot_positions where strategy_id = $1",
-            strategy) == 0
-        assert await connection.fetchval(
-            "select count(*) from bot_orders b where not exists (select 1 from"
-            " risk_approved_orders r where r.client_order_id = b.client_order_id)") == 0
+        assert (
+            await connection.fetchval(
+                "select count(*) from bot_orders where strategy_id = $1 and tag = 'take_profit'"
+                " and status in ('new', 'partially_filled', 'pending_submit')",
+                strategy,
+            )
+            == 0
+        )
+        assert (
+            await connection.fetchval(
+                "select coalesce(sum(quantity), 0) from bot_positions where strategy_id = $1",
+                strategy,
+            )
+            == 0
+        )
+        assert (
+            await connection.fetchval(
+                "select count(*) from bot_orders b where not exists (select 1 from"
+                " risk_approved_orders r where r.client_order_id = b.client_order_id)"
+            )
+            == 0
+        )
         told = await connection.fetch(
             "select title, body from user_notifications where user_id = $1"
-            " and type = 'strategy_paused'", user_a)
+            " and type = 'strategy_paused'",
+            user_a,
+        )
         assert len(told) == 1, told
         assert told[0]["title"].startswith("Strategy paused automatically")
         assert words in told[0]["body"]
-        assert await connection.fetchval(
-            "select count(*) from bot_orders where strategy_id = $1", strategy
-        ) == orders_when_paused
+        assert (
+            await connection.fetchval(
+                "select count(*) from bot_orders where strategy_id = $1", strategy
+            )
+            == orders_when_paused
+        )
         # Nothing was decided after the exit filled (the bot makes no decision at that bar).
-        assert await connection.fetchval(
-            "select count(*) from bot_orders where strategy_id = $1 and bar_at >="
-            " (select max(f.bar_at) from bot_fills f where f.strategy_id = $1)", strategy) == 0
+        assert (
+            await connection.fetchval(
+                "select count(*) from bot_orders where strategy_id = $1 and bar_at >="
+                " (select max(f.bar_at) from bot_fills f where f.strategy_id = $1)",
+                strategy,
+            )
+            == 0
+        )
         await assert_ledger_consistent(connection)
     finally:
         await connection.close()
