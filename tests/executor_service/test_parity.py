@@ -14,13 +14,10 @@ import asyncpg
 import pytest
 
 from backtest_service.engine.settings import Costs
-from executor_service.config import ExecutorSettings
 from executor_service.feed import feed_bars
-from executor_service.server import build
 from strategies.proto_codec import parse_config
 from tests.executor_service.configs import dca_config, grid_config
-from tests.executor_service.conftest import CREDENTIALS_KEY
-from tests.executor_service.flow_kit import stop_seeded_bots, wait_for
+from tests.executor_service.flow_kit import executor_service, stop_seeded_bots, wait_for
 from tests.executor_service.parity_kit import (
     STEP,
     assert_same_orders,
@@ -29,7 +26,7 @@ from tests.executor_service.parity_kit import (
     stepped,
 )
 from tests.executor_service.test_flow import create_and_activate
-from tests.testkit.services import channel_to, start_service, user_metadata
+from tests.testkit.services import channel_to, user_metadata
 from trading.executor.v1 import executor_service_pb2 as pb
 from trading.executor.v1 import executor_service_pb2_grpc as pb_grpc
 from trading.types.v1 import types_pb2 as tpb
@@ -95,20 +92,14 @@ async def executor_run(database, fake_risk, user, config, *, until_paused=False)
     connection = await asyncpg.connect(database.admin_dsn)
     await stop_seeded_bots(connection)
     try:
-        async with start_service(
-            ExecutorSettings,
+        async with executor_service(
             database,
-            name="executor",
-            role="executor_service",
-            build=build,
-            run_bots=True,
-            replay_speed=6000.0,
-            runner_poll_seconds=0.2,
+            fake_risk.port,
+            1,
             feed_seed=SEED,
             paper_starting_cash=CAPITAL,
-            risk_address=f"127.0.0.1:{fake_risk.port}",
-            notification_address="127.0.0.1:1",
-            credentials_key=CREDENTIALS_KEY,
+            outbox_poll_seconds=0.5,
+            performance_refresh_seconds=5.0,
         ) as executor:
             channel = channel_to(executor)
             stub = pb_grpc.ExecutorServiceStub(channel)

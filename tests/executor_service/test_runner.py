@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from executor_service.config import ExecutorSettings
-from executor_service.server import build
 from tests.executor_service.configs import dca_config
-from tests.executor_service.conftest import CREDENTIALS_KEY
-from tests.executor_service.flow_kit import stop_seeded_bots, wait_for
+from tests.executor_service.flow_kit import executor_service, stop_seeded_bots, wait_for
 from tests.executor_service.test_flow import create_and_activate
-from tests.testkit.services import channel_to, start_service, user_metadata
+from tests.testkit.services import channel_to, user_metadata
 from trading.executor.v1 import executor_service_pb2 as pb
 from trading.executor.v1 import executor_service_pb2_grpc as pb_grpc
 from trading.types.v1 import types_pb2 as tpb
@@ -30,18 +27,8 @@ async def test_bot_when_risk_refuses_its_stop_exit_asks_at_most_once_per_bar_and
     connection = await asyncpg.connect(database.admin_dsn)
     await stop_seeded_bots(connection)
     try:
-        async with start_service(
-            ExecutorSettings,
-            database,
-            name="executor",
-            role="executor_service",
-            build=build,
-            run_bots=True,
-            replay_speed=6000.0,
-            runner_poll_seconds=0.2,
-            risk_address=f"127.0.0.1:{fake_risk.port}",
-            notification_address="127.0.0.1:1",
-            credentials_key=CREDENTIALS_KEY,
+        async with executor_service(
+            database, fake_risk.port, 1, outbox_poll_seconds=0.5, performance_refresh_seconds=5.0
         ) as executor:
             channel = channel_to(executor)
             stub = pb_grpc.ExecutorServiceStub(channel)
