@@ -74,16 +74,27 @@ class Decision:
         return tuple(v for v in self.checks if v.outcome is Outcome.FAILED)
 
 
+# The verdicts of a rule that passes or does not apply never vary: made once, not per order.
+_VERDICTS_OF_RULES = tuple(
+    (
+        rule,
+        Verdict(rule.name, rule.reason_code, Outcome.PASSED),
+        Verdict(rule.name, rule.reason_code, Outcome.SKIPPED, rule.skip_note),
+    )
+    for rule in RULES
+)
+
+
 def evaluate_rules(ctx: TradeContext) -> tuple[Verdict, ...]:
     """Every rule's verdict on the order, in evaluation order."""
     verdicts = []
-    for rule in RULES:
+    for rule, passed, skipped in _VERDICTS_OF_RULES:
         if not rule.applies(ctx):
-            verdicts.append(Verdict(rule.name, rule.reason_code, Outcome.SKIPPED, rule.skip_note))
+            verdicts.append(skipped)
             continue
         denial = rule.check(ctx)
         if denial is None:
-            verdicts.append(Verdict(rule.name, rule.reason_code, Outcome.PASSED))
+            verdicts.append(passed)
         else:
             verdicts.append(
                 Verdict(
@@ -99,6 +110,10 @@ def evaluate_rules(ctx: TradeContext) -> tuple[Verdict, ...]:
 
 def rules_pass(verdicts: tuple[Verdict, ...]) -> bool:
     return all(v.outcome is not Outcome.FAILED for v in verdicts)
+
+
+_RATE_PASSED = Verdict(*RATE_LIMIT, Outcome.PASSED)
+_DUPLICATE_PASSED = Verdict(*DUPLICATE_CLIENT_ORDER_ID, Outcome.PASSED)
 
 
 def ledger_verdicts(ledger: LedgerResult, limits: EffectiveLimits) -> tuple[Verdict, ...]:
@@ -123,7 +138,7 @@ def ledger_verdicts(ledger: LedgerResult, limits: EffectiveLimits) -> tuple[Verd
             f"the limit is {per_day} (from {limits.describe('max_orders_per_day')})",
         )
     else:
-        rate = Verdict(name, code, Outcome.PASSED)
+        rate = _RATE_PASSED
     name, code = DUPLICATE_CLIENT_ORDER_ID
     if ledger.duplicate:
         duplicate = Verdict(
@@ -133,7 +148,7 @@ def ledger_verdicts(ledger: LedgerResult, limits: EffectiveLimits) -> tuple[Verd
             "Duplicate client order id: an order with this id was already approved",
         )
     else:
-        duplicate = Verdict(name, code, Outcome.PASSED)
+        duplicate = _DUPLICATE_PASSED
     return rate, duplicate
 
 

@@ -1,11 +1,12 @@
 """Gathers the ledger work of validations that arrive together into one database round
-trip. A lone validation goes straight through (no waiting for company); while batches are
-in flight, the next ones queue and go together in the next. Same answers as one by one
-(the database processes a batch in arrival order), far fewer commits under load.
+trip. A call that finds a free slot goes straight through, in its own task (no waiting for
+company, no hand-over between tasks); while every slot is busy the next calls queue and go
+together in the next batch. Same answers as one by one (the database processes a batch in
+arrival order), far fewer commits under load.
 
-Each batch runs on a connection the batcher keeps (at most ``max_in_flight``), not one
-borrowed from the pool per call: returning a connection to an asyncpg pool costs a reset
-round trip, as much as the ledger call itself.
+Each round trip runs on a connection the batcher keeps (at most ``max_in_flight``), not
+one borrowed from the pool per call: returning a connection to an asyncpg pool costs a
+reset round trip, as much as the ledger call itself.
 """
 
 from __future__ import annotations
@@ -34,25 +35,36 @@ class LedgerBatcher:
         self._pool = pool
         self._max_batch = max_batch
         self._max_in_flight = max_in_flight
+        # Invariant: calls wait in _pending only while every slot is busy.
         self._pending: list[Waiting] = []
-        self._in_flight: set[asyncio.Task] = set()
+        self._running = 0
+        self._batches: set[asyncio.Task] = set()
         self._idle: list[asyncpg.Connection] = []
 
     async def reserve(self, entry: LedgerEntry) -> LedgerResult:
         """The ledger's answer for ``entry`` (recorded if ``entry.reserve`` and it fits)."""
+        if self._running < self._max_in_flight:
+            # A batch of one. Its caller giving up cancels nobody else's work.
+            self._running += 1
+            try:
+                (result,) = await self._reserve([entry])
+                return result
+            finally:
+                self._running -= 1
+                self._start_batches()
         future: asyncio.Future[LedgerResult] = asyncio.get_running_loop().create_future()
         self._pending.append((entry, future))
-        if len(self._in_flight) < self._max_in_flight:
-            self._start_batch()
         # Shielded: a caller giving up (deadline) must not cancel the batch of others.
         return await asyncio.shield(future)
 
-    def _start_batch(self) -> None:
-        batch = self._pending[: self._max_batch]
-        del self._pending[: self._max_batch]
-        task = asyncio.create_task(self._run(batch))
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
+    def _start_batches(self) -> None:
+        while self._pending and self._running < self._max_in_flight:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            self._running += 1
+            task = asyncio.create_task(self._run(batch))
+            self._batches.add(task)
+            task.add_done_callback(self._batches.discard)
 
     async def _run(self, batch: list[Waiting]) -> None:
         try:
@@ -66,10 +78,8 @@ class LedgerBatcher:
                 if not future.done():
                     future.set_result(result)
         finally:
-            if self._pending:
-                # This task still counts as in flight: start the next batch in its place.
-                self._in_flight.discard(asyncio.current_task())  # type: ignore[arg-type]
-                self._start_batch()
+            self._running -= 1
+            self._start_batches()
 
     async def _reserve(self, entries: list[LedgerEntry]) -> list[LedgerResult]:
         if self._pool is None:

@@ -100,27 +100,30 @@ class RiskStore:
         """Count each order's strategy's approved orders and record the order if every
         limit holds: a batch, in order, in one round trip (see risk_reserve_orders).
         ``connection``: a connection of this service's role to use instead of the pool."""
-        payload = json.dumps(
-            [
-                {
-                    "user_id": str(e.user_id),
-                    "strategy_id": str(e.strategy_id),
-                    "client_order_id": e.client_order_id,
-                    "symbol": e.symbol,
-                    "side": e.side,
-                    "quantity": str(e.quantity),
-                    "notional": str(e.notional),
-                    "now": e.now.isoformat(),
-                    "reserve": e.reserve,
-                    "max_per_minute": e.max_per_minute,
-                    "max_per_day": e.max_per_day,
-                }
+        # One array per column, element i of each being order i (see risk_reserve_orders).
+        columns = zip(
+            *(
+                (
+                    e.user_id,
+                    e.strategy_id,
+                    e.client_order_id,
+                    e.symbol,
+                    e.side,
+                    e.quantity,
+                    e.notional,
+                    e.now,
+                    e.reserve,
+                    e.max_per_minute,
+                    e.max_per_day,
+                )
                 for e in entries
-            ]
+            ),
+            strict=True,
         )
         rows = await (connection or self.pool).fetch(
-            "select * from public.risk_reserve_orders(($1::text)::jsonb) order by item_index",
-            payload,
+            "select * from public.risk_reserve_orders"
+            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) order by item_index",
+            *(list(column) for column in columns),
         )
         if len(rows) != len(entries):
             raise RuntimeError(f"the ledger answered {len(rows)} of {len(entries)} orders")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,6 +35,7 @@ from risk_service.model import (
     TradeWindow,
 )
 from servicekit.errors import InvalidArgument
+from servicekit.ids import uuid_from_text
 from servicekit.money import parse_decimal
 from trading.risk.v1 import risk_service_pb2 as pb
 from trading.types.v1 import types_pb2 as types
@@ -67,6 +69,7 @@ BROKER_LIVE = {pb.BROKER_MODE_PAPER: False, pb.BROKER_MODE_LIVE: True}
 MAX_CLIENT_ORDER_ID = 128
 MAX_OPEN_ITEMS = 10_000
 MONEY_PLACES = 9
+MAX_CACHED_CONFIGS = 4096
 
 
 def enum_value(mapping: dict, value: int, field: str, enum_name: str):
@@ -82,7 +85,7 @@ def parse_uuid(value: str, field: str) -> uuid.UUID:
     if not value:
         raise InvalidArgument(field, "is required")
     try:
-        return uuid.UUID(value)
+        return uuid_from_text(value)
     except ValueError:
         raise InvalidArgument(field, "must be a UUID") from None
 
@@ -241,13 +244,48 @@ def parse_account(wire: pb.AccountSnapshot) -> Account:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _ConfigRules:
+    """What risk reads from a strategy's configuration."""
+
+    allocated_capital: Decimal | None
+    trade_window: TradeWindow | None
+    limits: StrategyLimits
+    fractional_enabled: bool
+
+
+# A bot sends the same configuration with every order: its parse is kept, keyed by the
+# configuration's exact bytes (a changed field is a different key). Only parses that
+# succeeded are kept, so a bad configuration is refused every time.
+_config_rules: dict[bytes, _ConfigRules] = {}
+
+
+def _parse_config(config: types.StrategyConfig) -> _ConfigRules:
+    key = config.SerializeToString(deterministic=True)
+    rules = _config_rules.get(key)
+    if rules is None:
+        rules = _ConfigRules(
+            allocated_capital=optional_decimal(
+                config.capital_allocation.allocated_capital,
+                "strategy.config.capital_allocation.allocated_capital",
+            ),
+            trade_window=parse_trade_window(config.trade_window, "strategy.config.trade_window"),
+            limits=parse_strategy_limits(config, "strategy.config"),
+            fractional_enabled=config.fractional_enabled,
+        )
+        if len(_config_rules) >= MAX_CACHED_CONFIGS:
+            _config_rules.clear()
+        _config_rules[key] = rules
+    return rules
+
+
 def parse_strategy(wire: pb.StrategySnapshot) -> Strategy:
-    config = wire.config
     status = enum_value(STRATEGY_STATES, wire.state, "strategy.state", "StrategyState")
     if len(wire.positions) > MAX_OPEN_ITEMS or len(wire.open_orders) > MAX_OPEN_ITEMS:
         raise InvalidArgument("strategy", f"at most {MAX_OPEN_ITEMS} positions and open orders")
     equity = optional_decimal(wire.equity, "strategy.equity")
     peak = optional_decimal(wire.peak_equity, "strategy.peak_equity")
+    config = _parse_config(wire.config)
     return Strategy(
         strategy_id=parse_uuid(wire.strategy_id, "strategy.strategy_id"),
         user_id=parse_uuid(wire.user_id, "strategy.user_id"),
@@ -265,12 +303,9 @@ def parse_strategy(wire: pb.StrategySnapshot) -> Strategy:
         unrealized_pnl=money(wire.unrealized_pnl, "strategy.unrealized_pnl", required=False),
         equity=equity,
         peak_equity=max(peak, equity) if peak is not None and equity is not None else peak,
-        allocated_capital=optional_decimal(
-            config.capital_allocation.allocated_capital,
-            "strategy.config.capital_allocation.allocated_capital",
-        ),
-        trade_window=parse_trade_window(config.trade_window, "strategy.config.trade_window"),
-        limits=parse_strategy_limits(config, "strategy.config"),
+        allocated_capital=config.allocated_capital,
+        trade_window=config.trade_window,
+        limits=config.limits,
         fractional_enabled=config.fractional_enabled,
     )
 

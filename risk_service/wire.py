@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from risk_service.commitment import WorstCase
-from risk_service.engine import Decision, Outcome
+from risk_service.engine import Decision, Outcome, Verdict
 from risk_service.kill_switch import KillSwitch, SwitchMode, SwitchScope
 from risk_service.limits import EffectiveLimits, LimitSource, LimitValue
 from risk_service.model import Profile, RiskTolerance, Tier
@@ -63,20 +63,36 @@ def _timestamp(value) -> Timestamp | None:
     return stamp
 
 
+# A check that passed or was skipped always reads the same: its message is built once.
+_SETTLED_CHECKS: dict[tuple[str, str, Outcome, str], pb.CheckResult] = {}
+
+
+def check_message(verdict: Verdict) -> pb.CheckResult:
+    if verdict.outcome is Outcome.FAILED:
+        return _new_check_message(verdict)
+    key = (verdict.name, verdict.reason_code, verdict.outcome, verdict.message)
+    message = _SETTLED_CHECKS.get(key)
+    if message is None:
+        message = _SETTLED_CHECKS[key] = _new_check_message(verdict)
+    return message
+
+
+def _new_check_message(verdict: Verdict) -> pb.CheckResult:
+    return pb.CheckResult(
+        name=verdict.name,
+        reason_code=verdict.reason_code,
+        outcome=OUTCOMES[verdict.outcome],
+        message=verdict.message,
+    )
+
+
 def decision_message(decision: Decision, risk_event_id) -> pb.ValidateTradeResponse:
     return pb.ValidateTradeResponse(
         allowed=decision.allowed,
         reason_code=decision.reason_code,
         message=decision.message,
-        checks=[
-            pb.CheckResult(
-                name=v.name,
-                reason_code=v.reason_code,
-                outcome=OUTCOMES[v.outcome],
-                message=v.message,
-            )
-            for v in decision.checks
-        ],
+        # Copied into the response: the shared check messages are never changed.
+        checks=[check_message(v) for v in decision.checks],
         max_allowed_quantity=format_decimal(decision.max_allowed_quantity),
         reducing_only=decision.reducing_only,
         risk_event_id=str(risk_event_id) if risk_event_id else "",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import jwt
 
 from servicekit.errors import InvalidArgument, PermissionDenied, Unauthenticated
+from servicekit.ids import uuid_from_text
 
 SERVICE_ROLE = "service_role"
 USER_ROLE = "authenticated"
@@ -41,7 +42,7 @@ _current_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar(
 
 
 def current_caller() -> Caller:
-    """The caller of the RPC being served (set by the auth interceptor)."""
+    """The caller of the RPC being served (set by the call guard, servicekit.guard)."""
     caller = _current_caller.get()
     if caller is None:
         raise Unauthenticated("no verified caller for this call")
@@ -59,7 +60,7 @@ def reset_current_caller(token: contextvars.Token) -> None:
 def parse_user_id(value: str, field: str = "user_id") -> uuid.UUID:
     """A user id from the wire, or InvalidArgument naming the field."""
     try:
-        return uuid.UUID(value)
+        return uuid_from_text(value)
     except (ValueError, TypeError, AttributeError):
         raise InvalidArgument(field, "must be a UUID") from None
 

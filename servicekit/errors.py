@@ -1,6 +1,6 @@
 """The error taxonomy: domain errors and the one table that maps them to gRPC codes.
 
-Domain code raises these; the error interceptor turns them into a status with the code,
+Domain code raises these; the call guard (servicekit.guard) turns them into a status with the code,
 a message, and trailing metadata a program can branch on (``error-reason``,
 ``error-field``). A risk denial is not an error: it is an answer with reasons.
 """

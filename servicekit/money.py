@@ -35,15 +35,25 @@ def parse_decimal(
         raise InvalidArgument(field, f"is not a decimal number: {value!r}") from None
     if not number.is_finite():
         raise InvalidArgument(field, "must be a finite number")
-    if abs(number) >= MAX_MAGNITUDE:
+    if not -MAX_MAGNITUDE < number < MAX_MAGNITUDE:
         raise InvalidArgument(field, f"is out of range (must be below {MAX_MAGNITUDE:,.0f})")
-    if positive and number < 0:
-        raise InvalidArgument(field, "must not be negative")
-    if not allow_zero and number == 0:
-        raise InvalidArgument(field, "must not be zero")
-    if max_places is not None and -number.as_tuple().exponent > max_places:  # type: ignore[operator]
+    if number <= 0:
+        if positive and number < 0:
+            raise InvalidArgument(field, "must not be negative")
+        if not allow_zero and number == 0:
+            raise InvalidArgument(field, "must not be zero")
+    if max_places is not None and _places(text, number) > max_places:
         raise InvalidArgument(field, f"has more than {max_places} decimal places")
     return number
+
+
+def _places(text: str, number: Decimal) -> int:
+    """Decimal places as written ("1.50" has two). Read off the text when it has no
+    exponent: Decimal.as_tuple() builds a tuple of every digit, on every amount."""
+    if "e" in text or "E" in text:
+        return max(0, -number.as_tuple().exponent)  # type: ignore[operator]
+    dot = text.find(".")
+    return 0 if dot < 0 else len(text) - dot - 1
 
 
 def format_decimal(value: Decimal | int | None) -> str:

@@ -1,12 +1,12 @@
-"""One way to run a gRPC service: database, interceptors, health, reflection, shutdown.
+"""One way to run a gRPC service: database, guarded handlers, health, reflection, shutdown.
 
 A service package provides ``async def build(app: ServiceApp)`` that registers its
 servicer on ``app.server`` and names its services with ``app.add_service_name``; this
 module does the rest the same way for every service:
 
 - connects the service's own database role (bounded retries, then one clear line);
-- interceptors: OpenTelemetry server spans, caller authentication, error mapping,
-  access logs;
+- every handler registered on ``app.server`` guarded (servicekit.guard): caller
+  authentication, error mapping, access logs; OpenTelemetry server spans when tracing;
 - grpc.health.v1 (NOT_SERVING until the database answers, and again whenever it
   stops answering) and server reflection;
 - graceful shutdown on SIGTERM/SIGINT: health goes NOT_SERVING, in-flight calls get
@@ -36,7 +36,7 @@ from servicekit.db.dsn import service_dsn
 from servicekit.db.embedded import start_embedded
 from servicekit.db.errors import EmbeddedDatabaseError
 from servicekit.db.pool import create_pool
-from servicekit.interceptors import ServiceInterceptor
+from servicekit.guard import CallGuard, GuardedServer
 from servicekit.logs import configure_logging
 from servicekit.settings import ServiceSettings
 from servicekit.telemetry import configure_tracing, shutdown_tracing, tracing_active
@@ -60,17 +60,12 @@ class ServiceApp:
         self.settings = settings
         self.name = name
         self.role = role
-        interceptors: list[grpc.aio.ServerInterceptor] = [
-            ServiceInterceptor(
-                auth.TokenVerifier(
-                    settings.jwt_secret, settings.jwt_audience, settings.jwt_jwks_url
-                )
-            )
-        ]
+        interceptors: list[grpc.aio.ServerInterceptor] = []
         if tracing_active():
-            # Outermost, so the span covers authentication and error mapping too.
-            interceptors.insert(0, aio_server_interceptor(filter_=negate(service_prefix("grpc."))))
-        self.server: grpc.aio.Server = grpc.aio.server(
+            # A server span around the guarded handler, so it covers authentication and
+            # error mapping too. Only then: interceptors run on every call.
+            interceptors.append(aio_server_interceptor(filter_=negate(service_prefix("grpc."))))
+        self._grpc_server: grpc.aio.Server = grpc.aio.server(
             interceptors=interceptors,
             options=[
                 # Without this a second server silently shares a port already in use.
@@ -82,6 +77,15 @@ class ServiceApp:
                 ("grpc.max_connection_age_grace_ms", 30_000),
                 ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
             ],
+        )
+        # Services register here: every handler is authenticated, error-mapped and logged.
+        self.server = GuardedServer(
+            self._grpc_server,
+            CallGuard(
+                auth.TokenVerifier(
+                    settings.jwt_secret, settings.jwt_audience, settings.jwt_jwks_url
+                )
+            ),
         )
         self.health = health.aio.HealthServicer()
         self.pool: asyncpg.Pool
@@ -108,22 +112,23 @@ class ServiceApp:
         """Connect, build, bind and serve; raises StartupError with a clear message."""
         self.pool = await self._connect_database()
         await build(self)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc_server)
         reflection.enable_server_reflection(
-            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME],
+            self._grpc_server,
         )
         address = f"{self.settings.host}:{self.settings.port}"
         if not _port_is_free(self.settings.host, self.settings.port):
             await self.pool.close()
             raise StartupError(f"cannot listen on {address}: the address is in use")
         try:
-            self.port = self.server.add_insecure_port(address)
+            self.port = self._grpc_server.add_insecure_port(address)
         except RuntimeError:
             self.port = 0
         if not self.port:
             await self.pool.close()
             raise StartupError(f"cannot listen on {address}: the address is in use or invalid")
-        await self.server.start()
+        await self._grpc_server.start()
         await self._set_serving(await self._database_answers())
         self._tasks.append(asyncio.create_task(self._watch_database(), name="database-probe"))
         for work in self._background:
@@ -137,7 +142,7 @@ class ServiceApp:
         self._stopping = True
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        await self._grpc_server.stop(grace)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,9 +1,11 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from servicekit.errors import InvalidArgument
-from servicekit.money import format_decimal, format_usd, parse_decimal
+from servicekit.money import _places, format_decimal, format_usd, parse_decimal
 
 
 @pytest.mark.parametrize(
@@ -57,3 +59,13 @@ def test_format_decimal_when_round_trip_keeps_value_without_exponent():
 def test_format_usd_when_thousands_groups_and_two_places():
     assert format_usd(Decimal("15000")) == "$15,000.00"
     assert format_usd(Decimal("-5.5")) == "-$5.50"
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**14), max_value=10**14),
+    st.sampled_from(["plain", "exponent"]),
+)
+def test_decimal_places_when_read_off_text_match_the_decimals_exponent(number, form):
+    text = format(number, "f") if form == "plain" else format(number, "e")
+    expected = max(0, -Decimal(text).as_tuple().exponent)
+    assert _places(text, Decimal(text)) == expected

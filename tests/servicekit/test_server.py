@@ -31,24 +31,37 @@ def _handlers(release: asyncio.Event | None = None):
         await release.wait()
         return b"finished"
 
+    async def whoami_twice(request: bytes, context):
+        for _ in range(2):
+            yield str(auth.current_caller().user_id).encode()
+
     unary = grpc.unary_unary_rpc_method_handler
-    return grpc.method_handlers_generic_handler(
-        SERVICE,
-        {
-            "WhoAmI": unary(whoami),
-            "Invalid": unary(invalid),
-            "Crash": unary(crash),
-            "Slow": unary(slow),
-        },
-    )
+    return {
+        "WhoAmI": unary(whoami),
+        "Invalid": unary(invalid),
+        "Crash": unary(crash),
+        "Slow": unary(slow),
+        "WhoAmITwice": grpc.unary_stream_rpc_method_handler(whoami_twice),
+    }
 
 
-def _builder(release: asyncio.Event | None = None):
+def _builder(release: asyncio.Event | None = None, *, registered: bool = False):
+    """Registers the probe as a generic handler, or as generated code does (registered)."""
+
     async def build(app: ServiceApp) -> None:
-        app.server.add_generic_rpc_handlers((_handlers(release),))
+        handlers = _handlers(release)
+        if registered:
+            app.server.add_registered_method_handlers(SERVICE, handlers)
+        else:
+            app.server.add_generic_rpc_handlers(
+                (grpc.method_handlers_generic_handler(SERVICE, handlers),)
+            )
         app.add_service_name(SERVICE)
 
     return build
+
+
+REGISTRATIONS = pytest.mark.parametrize("registered", [False, True], ids=["generic", "registered"])
 
 
 async def _call(app, method: str, metadata=None, timeout=5.0) -> bytes:
@@ -111,15 +124,42 @@ async def test_reflection_when_asked_lists_services(database):
     ],
     ids=["missing", "malformed", "expired", "wrongly-signed"],
 )
+@REGISTRATIONS
 async def test_call_when_token_missing_expired_or_wrongly_signed_is_unauthenticated(
-    database, metadata
+    database, metadata, registered
 ):
     async with running_service(
-        _settings(database), name="probe", role="risk_service", build=_builder()
+        _settings(database),
+        name="probe",
+        role="risk_service",
+        build=_builder(registered=registered),
     ) as app:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await _call(app, "WhoAmI", metadata)
-    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+            stream = channel.unary_stream(f"/{SERVICE}/WhoAmITwice")(b"", metadata=metadata)
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                [reply async for reply in stream]
+        assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+@REGISTRATIONS
+async def test_stream_when_token_valid_sees_the_caller_in_every_message(database, registered):
+    user_id = uuid.uuid4()
+    async with (
+        running_service(
+            _settings(database),
+            name="probe",
+            role="risk_service",
+            build=_builder(registered=registered),
+        ) as app,
+        grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel,
+    ):
+        stream = channel.unary_stream(f"/{SERVICE}/WhoAmITwice")(
+            b"", metadata=user_metadata(user_id), timeout=5
+        )
+        assert [reply async for reply in stream] == [str(user_id).encode()] * 2
 
 
 async def test_call_when_token_valid_sees_the_caller(database):
@@ -130,9 +170,13 @@ async def test_call_when_token_valid_sees_the_caller(database):
         assert await _call(app, "WhoAmI", user_metadata(user_id)) == str(user_id).encode()
 
 
-async def test_call_when_domain_error_maps_to_status_with_field_trailer(database):
+@REGISTRATIONS
+async def test_call_when_domain_error_maps_to_status_with_field_trailer(database, registered):
     async with running_service(
-        _settings(database), name="probe", role="risk_service", build=_builder()
+        _settings(database),
+        name="probe",
+        role="risk_service",
+        build=_builder(registered=registered),
     ) as app:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await _call(app, "Invalid", user_metadata(uuid.uuid4()))
