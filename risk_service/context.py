@@ -28,30 +28,36 @@ class Book:
 
     @classmethod
     def of(cls, order: OrderRequest, strategy: Strategy) -> Book:
-        held = sum((p.quantity for p in strategy.positions if p.symbol == order.symbol), start=ZERO)
-        buys = [o for o in strategy.open_orders if o.side is Side.BUY]
-        sells_here = [
-            o for o in strategy.open_orders if o.side is Side.SELL and o.symbol == order.symbol
-        ]
-        reserved_buys = sum((o.reserved_notional(order.price) for o in buys), start=ZERO)
-        symbol_buys = sum(
-            (o.reserved_notional(order.price) for o in buys if o.symbol == order.symbol),
-            start=ZERO,
-        )
-        symbol_value = sum(
-            (p.market_value() for p in strategy.positions if p.symbol == order.symbol),
-            start=ZERO,
-        )
+        symbol = order.symbol
+        held = symbol_value = deployed = strategy_exposure = ZERO
+        open_symbols = set()
+        for p in strategy.positions:
+            value = p.market_value()
+            strategy_exposure += value
+            deployed += p.cost_basis()
+            if p.symbol == symbol:
+                held += p.quantity
+                symbol_value += value
+            if p.quantity != 0:
+                open_symbols.add(p.symbol)
+        reserved_buys = symbol_buys = reserved_sells = ZERO
+        for o in strategy.open_orders:
+            if o.side is Side.BUY:
+                notional = o.reserved_notional(order.price)
+                reserved_buys += notional
+                open_symbols.add(o.symbol)
+                if o.symbol == symbol:
+                    symbol_buys += notional
+            elif o.symbol == symbol:
+                reserved_sells += o.quantity
         return cls(
             held_quantity=held,
-            reserved_sell_quantity=sum((o.quantity for o in sells_here), start=ZERO),
+            reserved_sell_quantity=reserved_sells,
             symbol_exposure=symbol_value + symbol_buys,
             reserved_buy_notional=reserved_buys,
-            deployed_capital=sum((p.cost_basis() for p in strategy.positions), start=ZERO)
-            + reserved_buys,
-            open_symbols=frozenset(p.symbol for p in strategy.positions if p.quantity != 0)
-            | frozenset(o.symbol for o in buys),
-            strategy_exposure=sum((p.market_value() for p in strategy.positions), start=ZERO),
+            deployed_capital=deployed + reserved_buys,
+            open_symbols=frozenset(open_symbols),
+            strategy_exposure=strategy_exposure,
         )
 
 

@@ -15,7 +15,7 @@ from risk_service.instruments import meets_minimum
 from risk_service.kill_switch import SwitchMode
 from risk_service.limits import EffectiveLimits
 from risk_service.model import StrategyStatus
-from risk_service.rules import DUPLICATE_CLIENT_ORDER_ID, LOSS_RULES, RATE_LIMIT, RULES
+from risk_service.rules import DUPLICATE_CLIENT_ORDER_ID, LOSS_RULES, RATE_LIMIT, RULES, Rule
 
 
 class Outcome(StrEnum):
@@ -74,22 +74,29 @@ class Decision:
         return tuple(v for v in self.checks if v.outcome is Outcome.FAILED)
 
 
-# The verdicts of a rule that passes or does not apply never vary: made once, not per order.
-_VERDICTS_OF_RULES = tuple(
-    (
-        rule,
-        Verdict(rule.name, rule.reason_code, Outcome.PASSED),
-        Verdict(rule.name, rule.reason_code, Outcome.SKIPPED, rule.skip_note),
+def _plan(grows_position: bool) -> tuple[tuple[Rule, Verdict, Verdict, bool], ...]:
+    """Each rule with its verdicts when it passes or is skipped (they never vary, so they
+    are made once, not per order) and whether it applies to such an order."""
+    return tuple(
+        (
+            rule,
+            Verdict(rule.name, rule.reason_code, Outcome.PASSED),
+            Verdict(rule.name, rule.reason_code, Outcome.SKIPPED, rule.skip_note),
+            rule.applies(grows_position),
+        )
+        for rule in RULES
     )
-    for rule in RULES
-)
+
+
+_PLAN_GROWING = _plan(grows_position=True)
+_PLAN_SHRINKING = _plan(grows_position=False)
 
 
 def evaluate_rules(ctx: TradeContext) -> tuple[Verdict, ...]:
     """Every rule's verdict on the order, in evaluation order."""
     verdicts = []
-    for rule, passed, skipped in _VERDICTS_OF_RULES:
-        if not rule.applies(ctx):
+    for rule, passed, skipped, applies in _PLAN_GROWING if ctx.grows_position else _PLAN_SHRINKING:
+        if not applies:
             verdicts.append(skipped)
             continue
         denial = rule.check(ctx)

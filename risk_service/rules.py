@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from enum import Enum
 from zoneinfo import ZoneInfo
 
 from risk_service.context import ZERO, TradeContext
@@ -34,28 +35,29 @@ class Denial:
 Check = Callable[[TradeContext], Denial | None]
 
 
+class Orders(Enum):
+    """The orders a rule looks at; it is skipped for the others."""
+
+    ALL = "all"
+    GROWING = "growing"  # orders that add exposure (on spot: buys)
+    SHRINKING = "shrinking"  # orders that only reduce a position (on spot: sells)
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     reason_code: str
     check: Check
-    applies: Callable[[TradeContext], bool]
+    applies_to: Orders
     skip_note: str = ""
+
+    def applies(self, grows_position: bool) -> bool:
+        if self.applies_to is Orders.ALL:
+            return True
+        return grows_position == (self.applies_to is Orders.GROWING)
 
 
 SELLS_SHRINK = "a sell only shrinks a position"
-
-
-def _always(ctx: TradeContext) -> bool:
-    return True
-
-
-def _grows(ctx: TradeContext) -> bool:
-    return ctx.grows_position
-
-
-def _sells(ctx: TradeContext) -> bool:
-    return not ctx.order.is_buy
 
 
 def _pct(value: Decimal) -> str:
@@ -357,39 +359,67 @@ def check_drawdown_strategy(ctx: TradeContext) -> Denial | None:
 
 # Evaluation order: the first failing rule gives the answer's reason and message.
 RULES: tuple[Rule, ...] = (
-    Rule("kill_switch", "TRADING_STATE", check_kill_switch, _always),
-    Rule("strategy_state", "TRADING_STATE", check_strategy_state, _always),
-    Rule("paper_mode", "PAPER_MODE", check_paper_mode, _always),
-    Rule("asset_class", "ASSET_CLASS_NOT_ALLOWED", check_asset_class, _always),
-    Rule("trade_window", "OUTSIDE_TRADE_WINDOW", check_trade_window, _always),
+    Rule("kill_switch", "TRADING_STATE", check_kill_switch, Orders.ALL),
+    Rule("strategy_state", "TRADING_STATE", check_strategy_state, Orders.ALL),
+    Rule("paper_mode", "PAPER_MODE", check_paper_mode, Orders.ALL),
+    Rule("asset_class", "ASSET_CLASS_NOT_ALLOWED", check_asset_class, Orders.ALL),
+    Rule("trade_window", "OUTSIDE_TRADE_WINDOW", check_trade_window, Orders.ALL),
     Rule(
-        "short_selling", "SHORT_NOT_ALLOWED", check_short_selling, _sells, "a buy cannot go short"
+        "short_selling",
+        "SHORT_NOT_ALLOWED",
+        check_short_selling,
+        Orders.SHRINKING,
+        "a buy cannot go short",
     ),
-    Rule("wash_trade", "POTENTIAL_WASH_TRADE", check_wash_trade, _always),
-    Rule("buying_power", "INSUFFICIENT_BUYING_POWER", check_buying_power, _grows, SELLS_SHRINK),
+    Rule("wash_trade", "POTENTIAL_WASH_TRADE", check_wash_trade, Orders.ALL),
+    Rule(
+        "buying_power",
+        "INSUFFICIENT_BUYING_POWER",
+        check_buying_power,
+        Orders.GROWING,
+        SELLS_SHRINK,
+    ),
     Rule(
         "max_notional_per_order",
         "NOTIONAL_EXCEEDS_MAX_PER_ORDER",
         check_max_notional,
-        _grows,
+        Orders.GROWING,
         SELLS_SHRINK,
     ),
     Rule(
         "position_size",
         "POSITION_SIZE_EXCEEDS_PCT_EQUITY",
         check_position_size,
-        _grows,
+        Orders.GROWING,
         SELLS_SHRINK,
     ),
-    Rule("bot_allocation", "BOT_ALLOCATION_EXCEEDED", check_bot_allocation, _grows, SELLS_SHRINK),
-    Rule("max_positions", "MAX_POSITIONS", check_max_positions, _grows, SELLS_SHRINK),
-    Rule("leverage", "LEVERAGE_EXCEEDED", check_leverage, _grows, SELLS_SHRINK),
-    Rule("daily_loss_account", "DAILY_LOSS_LIMIT", check_daily_loss_account, _grows, SELLS_SHRINK),
     Rule(
-        "daily_loss_strategy", "DAILY_LOSS_LIMIT", check_daily_loss_strategy, _grows, SELLS_SHRINK
+        "bot_allocation",
+        "BOT_ALLOCATION_EXCEEDED",
+        check_bot_allocation,
+        Orders.GROWING,
+        SELLS_SHRINK,
     ),
-    Rule("drawdown_account", "MAX_DRAWDOWN", check_drawdown_account, _grows, SELLS_SHRINK),
-    Rule("drawdown_strategy", "MAX_DRAWDOWN", check_drawdown_strategy, _grows, SELLS_SHRINK),
+    Rule("max_positions", "MAX_POSITIONS", check_max_positions, Orders.GROWING, SELLS_SHRINK),
+    Rule("leverage", "LEVERAGE_EXCEEDED", check_leverage, Orders.GROWING, SELLS_SHRINK),
+    Rule(
+        "daily_loss_account",
+        "DAILY_LOSS_LIMIT",
+        check_daily_loss_account,
+        Orders.GROWING,
+        SELLS_SHRINK,
+    ),
+    Rule(
+        "daily_loss_strategy",
+        "DAILY_LOSS_LIMIT",
+        check_daily_loss_strategy,
+        Orders.GROWING,
+        SELLS_SHRINK,
+    ),
+    Rule("drawdown_account", "MAX_DRAWDOWN", check_drawdown_account, Orders.GROWING, SELLS_SHRINK),
+    Rule(
+        "drawdown_strategy", "MAX_DRAWDOWN", check_drawdown_strategy, Orders.GROWING, SELLS_SHRINK
+    ),
 )
 
 # Loss rules: a breach puts the strategy in reducing-only mode.

@@ -100,26 +100,17 @@ class RiskStore:
         """Count each order's strategy's approved orders and record the order if every
         limit holds: a batch, in order, in one round trip (see risk_reserve_orders).
         ``connection``: a connection of this service's role to use instead of the pool."""
+        if len(entries) == 1:
+            # A batch of one is the plain function, with scalar arguments: the cheapest
+            # call to encode, and the common case (a lone validation).
+            row = await (connection or self.pool).fetchrow(
+                "select * from public.risk_reserve_order"
+                "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                *_ledger_columns(entries[0]),
+            )
+            return [_ledger_result(row)]
         # One array per column, element i of each being order i (see risk_reserve_orders).
-        columns = zip(
-            *(
-                (
-                    e.user_id,
-                    e.strategy_id,
-                    e.client_order_id,
-                    e.symbol,
-                    e.side,
-                    e.quantity,
-                    e.notional,
-                    e.now,
-                    e.reserve,
-                    e.max_per_minute,
-                    e.max_per_day,
-                )
-                for e in entries
-            ),
-            strict=True,
-        )
+        columns = zip(*(_ledger_columns(e) for e in entries), strict=True)
         rows = await (connection or self.pool).fetch(
             "select * from public.risk_reserve_orders"
             "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) order by item_index",
@@ -127,15 +118,7 @@ class RiskStore:
         )
         if len(rows) != len(entries):
             raise RuntimeError(f"the ledger answered {len(rows)} of {len(entries)} orders")
-        return [
-            LedgerResult(
-                orders_this_minute=row["orders_this_minute"],
-                orders_today=row["orders_today"],
-                duplicate=row["duplicate"],
-                reserved=row["reserved"],
-            )
-            for row in rows
-        ]
+        return [_ledger_result(row) for row in rows]
 
     async def prune_ledger(
         self, approved_before: dt.datetime, counters_before: dt.datetime
@@ -284,3 +267,29 @@ class RiskStore:
                 paper_mode,
             )
         return _profile(user_id, row)
+
+
+def _ledger_columns(e: LedgerEntry) -> tuple:
+    """The arguments of risk_reserve_order for one entry, in its parameter order."""
+    return (
+        e.user_id,
+        e.strategy_id,
+        e.client_order_id,
+        e.symbol,
+        e.side,
+        e.quantity,
+        e.notional,
+        e.now,
+        e.reserve,
+        e.max_per_minute,
+        e.max_per_day,
+    )
+
+
+def _ledger_result(row: asyncpg.Record) -> LedgerResult:
+    return LedgerResult(
+        orders_this_minute=row["orders_this_minute"],
+        orders_today=row["orders_today"],
+        duplicate=row["duplicate"],
+        reserved=row["reserved"],
+    )

@@ -4,8 +4,16 @@ count every approval exactly once, however the validations interleave."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import uuid
+from decimal import Decimal
 
+from risk_service.engine import LedgerEntry
+from risk_service.store import RiskStore
+from servicekit.db.dsn import service_dsn
+from servicekit.db.pool import create_pool
 from tests.risk_service.conftest import (
+    DEMO_USER,
     STRATEGY_ID,
     FakeClock,
     risk_service,
@@ -80,3 +88,42 @@ async def test_ledger_when_many_strategies_validate_at_once_answers_each(stub, a
     assert (
         await admin.fetchval("select count(*) from risk_order_counters where bucket = 'day'") == 64
     )
+
+
+async def test_store_when_batch_mixes_strategies_and_a_duplicate_answers_each_in_order(database):
+    """A batch (arrays) and a batch of one (the plain function) keep the same books."""
+    pool = await create_pool(service_dsn(database.admin_dsn, "risk_service"), min_size=1, max_size=1)
+    store = RiskStore(pool)
+    user = uuid.UUID(DEMO_USER)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    now = dt.datetime.now(dt.UTC)
+
+    def entry(strategy_id, client_order_id):
+        return LedgerEntry(
+            user_id=user,
+            strategy_id=strategy_id,
+            client_order_id=client_order_id,
+            symbol="AAPL",
+            side="buy",
+            quantity=Decimal(10),
+            notional=Decimal("1500.00"),
+            now=now,
+            reserve=True,
+            max_per_minute=2,
+            max_per_day=None,
+        )
+
+    try:
+        batch = await store.reserve_orders(
+            [entry(first, "a"), entry(first, "b"), entry(second, "c"), entry(first, "a")]
+        )
+        lone = await store.reserve_orders([entry(first, "d")])
+    finally:
+        await pool.close()
+    assert [(r.orders_this_minute, r.duplicate, r.reserved) for r in batch] == [
+        (0, False, True),
+        (1, False, True),
+        (0, False, True),
+        (2, True, False),  # its id was taken two places earlier in the same batch
+    ]
+    assert (lone[0].orders_this_minute, lone[0].reserved) == (2, False)  # the limit is 2
