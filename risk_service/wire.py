@@ -65,6 +65,12 @@ def _timestamp(value) -> Timestamp | None:
 
 # A check that passed or was skipped always reads the same: its message is built once.
 _SETTLED_CHECKS: dict[tuple[str, str, Outcome, str], pb.CheckResult] = {}
+# An approval's checks are all settled, and the engine's settled verdicts are shared
+# objects, so a few lists of them cover every approval: each list's messages are kept as
+# one template, copied into the response by protobuf in one call. Keyed by the verdicts'
+# ids; each entry holds its verdicts, so no id in a key can be reused by another object.
+_APPROVAL_CHECKS: dict[tuple[int, ...], tuple[tuple[Verdict, ...], pb.ValidateTradeResponse]] = {}
+MAX_APPROVAL_TEMPLATES = 256
 
 
 def check_message(verdict: Verdict) -> pb.CheckResult:
@@ -86,17 +92,32 @@ def _new_check_message(verdict: Verdict) -> pb.CheckResult:
     )
 
 
+def _approval_checks(checks: tuple[Verdict, ...]) -> pb.ValidateTradeResponse:
+    key = tuple(map(id, checks))
+    entry = _APPROVAL_CHECKS.get(key)
+    if entry is None:
+        if len(_APPROVAL_CHECKS) >= MAX_APPROVAL_TEMPLATES:
+            _APPROVAL_CHECKS.clear()
+        template = pb.ValidateTradeResponse(checks=[check_message(v) for v in checks])
+        entry = _APPROVAL_CHECKS[key] = (checks, template)
+    return entry[1]
+
+
 def decision_message(decision: Decision, risk_event_id) -> pb.ValidateTradeResponse:
-    return pb.ValidateTradeResponse(
+    response = pb.ValidateTradeResponse(
         allowed=decision.allowed,
         reason_code=decision.reason_code,
         message=decision.message,
-        # Copied into the response: the shared check messages are never changed.
-        checks=[check_message(v) for v in decision.checks],
         max_allowed_quantity=format_decimal(decision.max_allowed_quantity),
         reducing_only=decision.reducing_only,
         risk_event_id=str(risk_event_id) if risk_event_id else "",
     )
+    # Copies: the shared messages and templates are never changed.
+    if decision.allowed:
+        response.MergeFrom(_approval_checks(decision.checks))
+    else:
+        response.checks.extend(check_message(v) for v in decision.checks)
+    return response
 
 
 def _limit_value(value: LimitValue | None) -> str:

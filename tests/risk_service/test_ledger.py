@@ -92,7 +92,9 @@ async def test_ledger_when_many_strategies_validate_at_once_answers_each(stub, a
 
 async def test_store_when_batch_mixes_strategies_and_a_duplicate_answers_each_in_order(database):
     """A batch (arrays) and a batch of one (the plain function) keep the same books."""
-    pool = await create_pool(service_dsn(database.admin_dsn, "risk_service"), min_size=1, max_size=1)
+    pool = await create_pool(
+        service_dsn(database.admin_dsn, "risk_service"), min_size=1, max_size=1
+    )
     store = RiskStore(pool)
     user = uuid.UUID(DEMO_USER)
     first, second = uuid.uuid4(), uuid.uuid4()

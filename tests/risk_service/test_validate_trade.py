@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from risk_service.rules import RULES, Orders
 from tests.risk_service.conftest import (
     DEMO_USER,
     STRATEGY_ID,
@@ -431,3 +432,24 @@ async def test_validate_when_market_price_has_eight_places_passes(shared_stub):
     # The market price is information (a feed's last price), not an order price.
     response = await validate(shared_stub, trade_request(price="150.12345678"))
     assert response.allowed, response.message
+
+
+async def test_validate_when_buys_and_sells_alternate_each_lists_its_own_checks(shared_stub):
+    """Approvals list every rule in evaluation order: a buy skips the short-selling rule,
+    a sell skips the rules that guard growth, whatever was answered just before."""
+    held = [types.Position(symbol="AAPL", quantity="10", average_entry_price="140")]
+    sides = [types.SIDE_BUY, types.SIDE_SELL, types.SIDE_BUY, types.SIDE_SELL]
+    answers = [
+        await validate(shared_stub, trade_request(side=side, quantity="5", positions=held))
+        for side in sides
+    ]
+    assert all(a.allowed for a in answers), [a.message for a in answers]
+    expected_order = [rule.name for rule in RULES] + ["rate_limit", "duplicate_client_order_id"]
+    for answer, side in zip(answers, ["buy", "sell", "buy", "sell"], strict=True):
+        assert [c.name for c in answer.checks] == expected_order
+        skipped = {c.name for c in answer.checks if c.outcome == pb.CHECK_OUTCOME_SKIPPED}
+        if side == "buy":
+            assert skipped == {"short_selling"}
+        else:
+            assert skipped == {r.name for r in RULES if r.applies_to is Orders.GROWING}
+        assert all(c.outcome != FAILED for c in answer.checks)
