@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import grpc
@@ -34,6 +34,17 @@ async def echo_server() -> AsyncIterator[int]:
         await server.stop(None)
 
 
+def echo_caller(channel: grpc.aio.Channel) -> Callable[[], Awaitable[object]]:
+    """One echo round trip of a 64-byte message over ``channel``."""
+    echo = channel.unary_unary(_METHOD)
+    payload = b"x" * 64
+
+    async def call() -> object:
+        return await echo(payload, timeout=5)
+
+    return call
+
+
 @dataclass(frozen=True)
 class EchoFigures:
     throughput_per_s: float
@@ -45,12 +56,7 @@ async def measure_echo(
 ) -> EchoFigures:
     """Throughput at ``concurrency`` callers and sequential latency of the bare echo."""
     async with echo_server() as port, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        echo = channel.unary_unary(_METHOD)
-        payload = b"x" * 64
-
-        async def call() -> object:
-            return await echo(payload, timeout=5)
-
+        call = echo_caller(channel)
         latency = await measure_latency(call, sequential_calls)
         throughput = await measure_throughput(call, concurrency, seconds)
     return EchoFigures(throughput, latency)

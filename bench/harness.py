@@ -54,6 +54,53 @@ async def measure_throughput(call: Call, concurrency: int = 64, seconds: float =
     return done / (time.perf_counter() - started)
 
 
+@dataclass(frozen=True)
+class Compared:
+    """A call measured in rounds that alternate with a reference call (same process, same
+    loop): the medians of each, and every round's ratio. Alternating rounds spread the
+    machine's noise over both instead of letting it land on one."""
+
+    value: float
+    reference: float
+    round_ratios: tuple[float, ...]
+
+
+async def compare_throughput(
+    call: Call, reference: Call, *, rounds: int, concurrency: int = 64, seconds: float = 2.0
+) -> Compared:
+    """Calls per second of ``call`` and ``reference``, ``rounds`` alternating rounds each."""
+    values, references = [], []
+    for _ in range(rounds):
+        references.append(await measure_throughput(reference, concurrency, seconds))
+        values.append(await measure_throughput(call, concurrency, seconds))
+    return Compared(
+        statistics.median(values),
+        statistics.median(references),
+        tuple(round(v / r, 3) for v, r in zip(values, references, strict=True)),
+    )
+
+
+async def compare_latency(
+    call: Call, reference: Call, *, rounds: int, calls: int = 1000
+) -> tuple[Latency, Latency]:
+    """Sequential latency of ``call`` and ``reference`` in alternating rounds: for each,
+    the median over the rounds of each round's p50, p99 and mean."""
+    mine, theirs = [], []
+    for _ in range(rounds):
+        theirs.append(await measure_latency(reference, calls))
+        mine.append(await measure_latency(call, calls))
+    return _median_latency(mine), _median_latency(theirs)
+
+
+def _median_latency(rounds: list[Latency]) -> Latency:
+    return Latency(
+        p50_ms=statistics.median(r.p50_ms for r in rounds),
+        p99_ms=statistics.median(r.p99_ms for r in rounds),
+        mean_ms=statistics.median(r.mean_ms for r in rounds),
+        calls=sum(r.calls for r in rounds),
+    )
+
+
 def result(
     name: str,
     value: float,

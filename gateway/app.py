@@ -17,8 +17,7 @@ from gateway.request_ids import HEADER as REQUEST_ID_HEADER
 from gateway.request_ids import RequestIdMiddleware
 from gateway.routers import backtests, health, marketplace, notifications, profile, risk, strategies
 from gateway.upstreams import Upstreams
-from servicekit.auth import TokenVerifier
-from servicekit.interceptors import VerifiedTokenCache
+from servicekit.auth import TokenVerifier, VerifiedTokenCache
 from servicekit.telemetry import configure_tracing
 
 API_DESCRIPTION = """\

@@ -25,10 +25,9 @@ from gateway.errors import ApiError
 from gateway.rate_limit import TokenBucketLimiter, client_address, retry_after_header
 from gateway.request_ids import current_request_id
 from gateway.upstreams import Upstreams
-from servicekit.auth import USER_ROLE
+from servicekit.auth import USER_ROLE, VerifiedTokenCache
 from servicekit.clients import bearer_metadata
 from servicekit.errors import Unauthenticated
-from servicekit.interceptors import VerifiedTokenCache
 
 # The `reason` of the gateway's own 429s (a service's quota answers with its own reason).
 RATE_LIMIT_REASON = "GATEWAY_RATE_LIMIT"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import jwt
@@ -108,6 +109,27 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"token is not valid: {error}") from None
         return _caller_from_claims(claims, token)
+
+
+class VerifiedTokenCache:
+    """Remembers recently verified tokens until they expire: a hot caller pays once."""
+
+    def __init__(self, verifier: TokenVerifier, max_entries: int = 10_000):
+        self._verifier = verifier
+        self._entries: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+        self._max_entries = max_entries
+
+    def verify(self, token: str) -> Caller:
+        now = time.monotonic()
+        entry = self._entries.get(token)
+        if entry is not None and entry[1] > now:
+            return entry[0]
+        caller = self._verifier.verify(token)
+        # Re-verify at least once a minute so an expiring token is refused in time.
+        self._entries[token] = (caller, now + 60.0)
+        if len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+        return caller
 
 
 def _caller_from_claims(claims: dict, token: str) -> Caller:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 
 import asyncpg
@@ -42,32 +41,11 @@ _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class VerifiedTokenCache:
-    """Remembers recently verified tokens until they expire: a hot caller pays once."""
-
-    def __init__(self, verifier: auth.TokenVerifier, max_entries: int = 10_000):
-        self._verifier = verifier
-        self._entries: OrderedDict[str, tuple[auth.Caller, float]] = OrderedDict()
-        self._max_entries = max_entries
-
-    def verify(self, token: str) -> auth.Caller:
-        now = time.monotonic()
-        entry = self._entries.get(token)
-        if entry is not None and entry[1] > now:
-            return entry[0]
-        caller = self._verifier.verify(token)
-        # Re-verify at least once a minute so an expiring token is refused in time.
-        self._entries[token] = (caller, now + 60.0)
-        if len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
-        return caller
-
-
 class CallGuard:
     """Wraps handlers: authentication, error mapping and access logging."""
 
     def __init__(self, verifier: auth.TokenVerifier):
-        self._tokens = VerifiedTokenCache(verifier)
+        self._tokens = auth.VerifiedTokenCache(verifier)
 
     def handler(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         """``handler`` (of the full method name ``method``) with every behaviour guarded."""
@@ -101,7 +79,9 @@ class _CallScope:
 
     __slots__ = ("_caller_token", "_context", "_method", "_started", "_tokens")
 
-    def __init__(self, tokens: VerifiedTokenCache, context: grpc.aio.ServicerContext, method: str):
+    def __init__(
+        self, tokens: auth.VerifiedTokenCache, context: grpc.aio.ServicerContext, method: str
+    ):
         self._tokens = tokens
         self._context = context
         self._method = method
