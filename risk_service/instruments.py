@@ -47,6 +47,10 @@ CRYPTO = InstrumentRules(
 )
 
 RULES_BY_ASSET = {AssetClass.US_EQUITY: EQUITY, AssetClass.CRYPTO: CRYPTO}
+# A symbol of any asset class, in one match (positions and open orders carry no class).
+ANY_SYMBOL = re.compile(
+    "|".join(f"(?:{rules.symbol_pattern.pattern})" for rules in RULES_BY_ASSET.values())
+)
 
 
 def price_places(asset: AssetClass, price: Decimal) -> int:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from risk_service.instruments import (
+    ANY_SYMBOL,
     MAX_PRICE,
     MAX_QUANTITY,
     RULES_BY_ASSET,
@@ -290,13 +292,8 @@ def parse_strategy(wire: pb.StrategySnapshot) -> Strategy:
         strategy_id=parse_uuid(wire.strategy_id, "strategy.strategy_id"),
         user_id=parse_uuid(wire.user_id, "strategy.user_id"),
         status=status,
-        positions=tuple(
-            parse_position(p, f"strategy.positions[{i}]") for i, p in enumerate(wire.positions)
-        ),
-        open_orders=tuple(
-            parse_open_order(o, f"strategy.open_orders[{i}]")
-            for i, o in enumerate(wire.open_orders)
-        ),
+        positions=_parse_items(wire.positions, parse_position, "strategy.positions"),
+        open_orders=_parse_items(wire.open_orders, parse_open_order, "strategy.open_orders"),
         realized_pnl_today=money(
             wire.realized_pnl_today, "strategy.realized_pnl_today", required=False
         ),
@@ -350,34 +347,45 @@ def _count(value: int, field: str) -> int | None:
     return value or None
 
 
-def parse_position(wire: types.Position, field: str) -> Holding:
+def _parse_items(items, parse: Callable, field: str) -> tuple:
+    """Each item parsed; an error names the item, e.g. ``strategy.open_orders[3].side``."""
+    parsed = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append(parse(item))
+        except InvalidArgument as error:
+            raise error.within(f"{field}[{index}]") from None
+    return tuple(parsed)
+
+
+def parse_position(wire: types.Position) -> Holding:
+    """One position; fields are named relative to it (see _parse_items)."""
     return Holding(
-        symbol=_symbol(wire.symbol, f"{field}.symbol"),
-        quantity=money(wire.quantity, f"{field}.quantity"),
-        average_entry_price=money(
-            wire.average_entry_price, f"{field}.average_entry_price", positive=True
-        ),
-        market_price=optional_decimal(wire.market_price, f"{field}.market_price"),
+        symbol=_symbol(wire.symbol),
+        quantity=money(wire.quantity, "quantity"),
+        average_entry_price=money(wire.average_entry_price, "average_entry_price", positive=True),
+        market_price=optional_decimal(wire.market_price, "market_price"),
     )
 
 
-def parse_open_order(wire: types.Order, field: str) -> OpenOrder:
+def parse_open_order(wire: types.Order) -> OpenOrder:
+    """One open order; fields are named relative to it (see _parse_items)."""
     quantity = parse_decimal(
-        wire.quantity, f"{field}.quantity", positive=True, allow_zero=False, max_places=MONEY_PLACES
+        wire.quantity, "quantity", positive=True, allow_zero=False, max_places=MONEY_PLACES
     )
     assert quantity is not None
     return OpenOrder(
-        symbol=_symbol(wire.symbol, f"{field}.symbol"),
-        side=enum_value(SIDES, wire.side, f"{field}.side", "Side"),
+        symbol=_symbol(wire.symbol),
+        side=enum_value(SIDES, wire.side, "side", "Side"),
         quantity=quantity,
-        limit_price=optional_decimal(wire.limit_price, f"{field}.limit_price", allow_zero=False),
-        reference_price=optional_decimal(wire.stop_price, f"{field}.stop_price", allow_zero=False),
+        limit_price=optional_decimal(wire.limit_price, "limit_price", allow_zero=False),
+        reference_price=optional_decimal(wire.stop_price, "stop_price", allow_zero=False),
     )
 
 
-def _symbol(value: str, field: str) -> str:
-    if not any(rules.symbol_pattern.match(value) for rules in RULES_BY_ASSET.values()):
-        raise InvalidArgument(field, f"{value!r} is not a symbol")
+def _symbol(value: str) -> str:
+    if not ANY_SYMBOL.match(value):
+        raise InvalidArgument("symbol", f"{value!r} is not a symbol")
     return value
 
 

@@ -38,6 +38,13 @@ class InvalidArgument(DomainError):
 
     def __init__(self, field: str, message: str, *, reason: str | None = None):
         super().__init__(f"{field}: {message}", field=field, reason=reason)
+        self.detail = message
+
+    def within(self, prefix: str) -> InvalidArgument:
+        """The same error for the field nested under ``prefix``: a parser of one item of
+        a list names fields relative to the item, and its caller adds where the item is
+        only when something is wrong (no path strings built for every valid item)."""
+        return InvalidArgument(f"{prefix}.{self.field}", self.detail, reason=self.reason)
 
 
 class Unauthenticated(DomainError):

@@ -33,6 +33,29 @@ def _clear(field: str):
     return lambda request: request.ClearField(field)
 
 
+def _position(symbol: str, average_entry_price: str = "100") -> types.Position:
+    return types.Position(symbol=symbol, quantity="1", average_entry_price=average_entry_price)
+
+
+def _open_order(side: int = types.SIDE_BUY, quantity: str = "1") -> types.Order:
+    return types.Order(
+        symbol="MSFT",
+        side=side,
+        order_type=types.ORDER_TYPE_LIMIT,
+        quantity=quantity,
+        limit_price="100",
+    )
+
+
+def _add_positions(request, *positions: types.Position) -> None:
+    del request.strategy.positions[:]
+    request.strategy.positions.extend(positions)
+
+
+def _add_open_orders(request, *orders: types.Order) -> None:
+    request.strategy.open_orders.extend(orders)
+
+
 CASES = [
     ("negative quantity", _set("order.quantity", "-10"), INVALID, "order.quantity"),
     ("zero quantity", _set("order.quantity", "0"), INVALID, "order.quantity"),
@@ -100,6 +123,30 @@ CASES = [
         ),
         INVALID,
         "strategy.config.trade_window.start_time",
+    ),
+    (
+        "bad symbol of the second position",
+        lambda r: _add_positions(r, _position("MSFT"), _position("msft!")),
+        INVALID,
+        "strategy.positions[1].symbol",
+    ),
+    (
+        "negative entry price of a position",
+        lambda r: _add_positions(r, _position("MSFT", average_entry_price="-1")),
+        INVALID,
+        "strategy.positions[0].average_entry_price",
+    ),
+    (
+        "unknown side of the third open order",
+        lambda r: _add_open_orders(r, _open_order(), _open_order(), _open_order(side=5)),
+        INVALID,
+        "strategy.open_orders[2].side",
+    ),
+    (
+        "zero quantity of an open order",
+        lambda r: _add_open_orders(r, _open_order(quantity="0")),
+        INVALID,
+        "strategy.open_orders[0].quantity",
     ),
     (
         "another user's strategy",
