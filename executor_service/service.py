@@ -56,7 +56,7 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     return stamp
 
 
-def status_enum(status: Status | str) -> int:
+def status_enum(status: Status | str) -> pb.StrategyStatus.ValueType:
     return pb.StrategyStatus.Value(f"STRATEGY_STATUS_{str(status).upper()}")
 
 
@@ -64,7 +64,8 @@ def status_from_enum(value: int) -> Status | None:
     if value == pb.STRATEGY_STATUS_UNSPECIFIED:
         return None
     try:
-        return Status(pb.StrategyStatus.Name(value).removeprefix("STRATEGY_STATUS_").lower())
+        name = pb.StrategyStatus.Name(pb.StrategyStatus.ValueType(value))
+        return Status(name.removeprefix("STRATEGY_STATUS_").lower())
     except ValueError:
         raise InvalidArgument("status", "is not a known status") from None
 

@@ -8,6 +8,7 @@ proved ownership. Orders, fills and positions live in ``ledger.py``.
 
 from __future__ import annotations
 
+import builtins  # the store has a method named list: annotations after it mean the type
 import json
 import uuid
 from dataclasses import dataclass
@@ -276,7 +277,9 @@ class StrategyStore:
         )
         return strategy_from_record(record)
 
-    async def transitions(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> list[TransitionRow]:
+    async def transitions(
+        self, user_id: uuid.UUID, strategy_id: uuid.UUID
+    ) -> builtins.list[TransitionRow]:
         async with user_transaction(self._pool, user_id) as connection:
             exists = await connection.fetchval(
                 "select 1 from trading_strategies where id = $1", strategy_id
@@ -302,7 +305,7 @@ class StrategyStore:
             for r in records
         ]
 
-    async def active_strategies(self) -> list[StrategyRow]:
+    async def active_strategies(self) -> builtins.list[StrategyRow]:
         """Every active strategy of every user (the runner's work list; service role)."""
         records = await self._pool.fetch(
             f"select {_STRATEGY_COLUMNS} from trading_strategies"
@@ -310,7 +313,7 @@ class StrategyStore:
         )
         return [strategy_from_record(record) for record in records]
 
-    async def by_ids(self, strategy_ids: list[uuid.UUID]) -> dict[uuid.UUID, StrategyRow]:
+    async def by_ids(self, strategy_ids: builtins.list[uuid.UUID]) -> dict[uuid.UUID, StrategyRow]:
         """Strategies by id, deleted ones included (service role: reconciliation)."""
         records = await self._pool.fetch(
             f"select {_STRATEGY_COLUMNS} from trading_strategies where id = any($1::uuid[])",

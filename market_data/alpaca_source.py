@@ -45,6 +45,7 @@ class AlpacaBarSource:
 
     def fetch(self, symbol: str, interval: Interval, start: datetime, end: datetime) -> Bars:
         """Bars of ``symbol`` opening in [start, end) (the API's end is inclusive)."""
+        from alpaca.data.enums import DataFeed
         from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
 
         window = {"start": as_utc(start), "end": as_utc(end), "timeframe": _timeframe(interval)}
@@ -55,7 +56,7 @@ class AlpacaBarSource:
                 )
             else:
                 response = self._stocks().get_stock_bars(
-                    StockBarsRequest(symbol_or_symbols=symbol, feed=self._feed, **window)
+                    StockBarsRequest(symbol_or_symbols=symbol, feed=DataFeed(self._feed), **window)
                 )
         except Exception as error:  # the SDK raises APIError, requests errors, ...
             raise Unavailable(f"Alpaca bars for {symbol} could not be fetched: {error}") from error

@@ -73,12 +73,19 @@ class Bars:
             if "volume" in frame
             else np.full(len(frame), np.nan)
         )
+        prices = {
+            c: np.ascontiguousarray(frame[c].to_numpy(np.float64))
+            for c in ("open", "high", "low", "close")
+        }
         return cls(
             symbol,
             interval,
             np.ascontiguousarray(stamps),
-            *(np.ascontiguousarray(frame[c].to_numpy(np.float64)) for c in _COLUMNS[:4]),
-            np.ascontiguousarray(volume),
+            open=prices["open"],
+            high=prices["high"],
+            low=prices["low"],
+            close=prices["close"],
+            volume=np.ascontiguousarray(volume),
         )
 
     @classmethod

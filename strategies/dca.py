@@ -35,6 +35,8 @@ class Dca(Strategy):
         d = config.dca
         t = config.technical_indicators
         if d.rsi_entry_filter:
+            # validate_config requires the threshold when the filter is on.
+            assert t.rsi_buy_threshold is not None
             self.signal_spec = SignalSpec(
                 "rsi_filter", rsi_period=t.rsi_period, buy_level=float(t.rsi_buy_threshold)
             )

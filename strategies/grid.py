@@ -47,6 +47,8 @@ class SpotGrid(Strategy):
     def __init__(self, config: StrategyConfig):
         super().__init__(config)
         g = config.grid
+        # validate_config requires both bounds of a grid.
+        assert g.lower_price is not None and g.upper_price is not None
         self.mode = g.grid_mode
         self.levels = grid_levels(
             float(g.lower_price), float(g.upper_price), g.grid_count, g.grid_mode

@@ -139,12 +139,12 @@ class LiveSignals:
             return _cross(before[0] - before[1], now[0] - now[1], 0.0, 0.0), True
         if spec.kind in ("rsi", "rsi_filter"):
             value = self._rsi.update(close)  # type: ignore[union-attr]
-            before = self._previous[0]
+            previous_value = self._previous[0]
             self._previous = (value, math.nan)
             entry_ok = value <= spec.buy_level  # NaN compares False
             if spec.kind == "rsi_filter":
                 return 0, entry_ok
-            return _rsi_cross(before, value, spec), True
+            return _rsi_cross(previous_value, value, spec), True
         return 0, True
 
 

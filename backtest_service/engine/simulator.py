@@ -237,19 +237,19 @@ class Simulator:
                 self.orders[order.order_id] = order
                 self._list(order)
             elif isinstance(intent, CancelOrder):
-                order = self.orders.get(intent.order_id)
-                if order is not None:
-                    self._remove(order)
+                cancelled = self.orders.get(intent.order_id)
+                if cancelled is not None:
+                    self._remove(cancelled)
             elif isinstance(intent, AmendOrder):
-                order = self.orders.get(intent.order_id)
-                if order is not None:
-                    self._unlist(order)
-                    order.quantity, order.price, order.tag = (
+                amended = self.orders.get(intent.order_id)
+                if amended is not None:
+                    self._unlist(amended)
+                    amended.quantity, amended.price, amended.tag = (
                         intent.quantity,
                         intent.price,
                         intent.tag,
                     )
-                    self._list(order)
+                    self._list(amended)
             elif isinstance(intent, Rejection):
                 self.log.rejections[intent.reason] += 1
 

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import requests
 from alpaca.common.exceptions import APIError
@@ -211,11 +211,12 @@ class AlpacaBroker:
         orders = await self._call(
             self._client.get_orders, GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500)
         )
-        return [order_report(order) for order in orders]  # type: ignore[union-attr]
+        # The client is built without raw_data, so the SDK returns its Order models.
+        return [order_report(order) for order in cast(list[Order], orders)]
 
     async def get_account(self) -> BrokerAccount:
         return account_report(await self._call(self._client.get_account))  # type: ignore[arg-type]
 
     async def get_positions(self) -> dict[str, Decimal]:
-        positions: list[Position] = await self._call(self._client.get_all_positions)  # type: ignore[assignment]
+        positions = cast(list[Position], await self._call(self._client.get_all_positions))
         return {p.symbol: Decimal(str(p.qty)) for p in positions}
