@@ -130,17 +130,19 @@ class _GuardedGenericHandler(grpc.GenericRpcHandler):
     def __init__(self, inner: grpc.GenericRpcHandler, guard: CallGuard):
         self._inner = inner
         self._guard = guard
-        self._wrapped: dict[str, grpc.RpcMethodHandler | None] = {}
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     def service(self, handler_call_details: grpc.HandlerCallDetails):
         method = handler_call_details.method
-        try:
-            return self._wrapped[method]
-        except KeyError:
+        wrapped = self._wrapped.get(method)
+        if wrapped is None:
             handler = self._inner.service(handler_call_details)
-            wrapped = None if handler is None else self._guard.handler(handler, method)
-            self._wrapped[method] = wrapped
-            return wrapped
+            if handler is None:
+                # Not ours. Not remembered either: callers choose method names, and a
+                # map of every name ever asked for would grow without bound.
+                return None
+            wrapped = self._wrapped[method] = self._guard.handler(handler, method)
+        return wrapped
 
 
 class GuardedServer:

@@ -223,3 +223,12 @@ async def test_start_when_database_unreachable_raises_startup_error(database):
     app = ServiceApp(settings, name="probe", role="risk_service")
     with pytest.raises(StartupError, match="cannot connect to the database"):
         await app.start(_builder())
+
+
+async def test_call_when_method_unknown_is_unimplemented(database):
+    async with running_service(
+        _settings(database), name="probe", role="risk_service", build=_builder()
+    ) as app:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await _call(app, "NoSuchMethod", user_metadata(uuid.uuid4()))
+    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
