@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from executor_service import ledger
+from executor_service import config_codec, ledger
 from executor_service.brokers.base import (
     Broker,
     BrokerUnavailable,
@@ -28,7 +28,7 @@ from executor_service.brokers.base import (
 from executor_service.lifecycle import Action, Actor, Status
 from executor_service.order_state import OrderStatus
 from executor_service.risk_gateway import RiskGateway, RiskUnreachable
-from executor_service.store import StrategyStore
+from executor_service.store import StrategyRow, StrategyStore
 from servicekit.money import format_decimal
 from trading.risk.v1 import risk_service_pb2 as rpb
 from trading.types.v1 import types_pb2 as tpb
@@ -52,6 +52,19 @@ class BotContext:
     broker_name: str
     live: bool
     broker: Broker
+
+    @classmethod
+    def of(cls, row: StrategyRow, broker: Broker) -> BotContext:
+        """The context of a stored strategy, trading through ``broker``."""
+        return cls(
+            row.id,
+            row.user_id,
+            row.name,
+            config_codec.proto_of(row.config),
+            row.broker,
+            row.live,
+            broker,
+        )
 
 
 @dataclass(frozen=True)

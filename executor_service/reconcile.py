@@ -41,25 +41,13 @@ async def reconcile(
         rows = await strategies.by_ids(list({order.strategy_id for order in in_flight}))
         for order in in_flight:
             row = rows[order.strategy_id]
-            context = await _context(row, broker_for)
+            context = BotContext.of(row, await broker_for(row))
             await flow.sync(context, order, _next_bar_at(row, seed))
         await _flag_unknown_orders(pool, strategies, broker_for)
     except Exception as error:
         raise ReconciliationFailed(f"restart reconciliation failed: {error}") from error
     log.info("reconciliation resolved %d in-flight orders", len(in_flight))
     return len(in_flight)
-
-
-async def _context(row: StrategyRow, broker_for) -> BotContext:
-    return BotContext(
-        row.id,
-        row.user_id,
-        row.name,
-        config_codec.proto_of(row.config),
-        row.broker,
-        row.live,
-        await broker_for(row),
-    )
 
 
 def _next_bar_at(row: StrategyRow, seed: int):

@@ -444,15 +444,7 @@ class BotRunner:
 
     async def _run_strategy(self, row: StrategyRow) -> None:
         broker = await self._broker_for(row)
-        context = BotContext(
-            row.id,
-            row.user_id,
-            row.name,
-            config_codec.proto_of(row.config),
-            row.broker,
-            row.live,
-            broker,
-        )
+        context = BotContext.of(row, broker)
         exchange = self._exchange if row.broker == "paper" else None
         run = StrategyRun(row, context, self._flow, self._pool, exchange, self._seed)
         cursor = index_of(run.bars, row.last_bar_at)
