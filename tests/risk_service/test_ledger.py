@@ -29,30 +29,27 @@ LIMITED = types.StrategyConfig(risk_controls=types.RiskControls(max_orders_per_m
 ONE_BOT = {"strategy_id": STRATEGY_ID}
 
 
-async def _two_replicas(database):
+async def _race_on_two_replicas(database, requests):
+    """Send every request at once, alternating between two replicas on one database."""
     clock = FakeClock()
-    first = risk_service(database, clock)
-    second = risk_service(database, clock)
-    return first, second
-
-
-async def test_rate_limit_when_two_replicas_race_approves_exactly_the_limit(database, admin):
-    first_cm, second_cm = await _two_replicas(database)
-    async with first_cm as first, second_cm as second:
+    async with risk_service(database, clock) as first, risk_service(database, clock) as second:
         await wait_until_listening(first)
         await wait_until_listening(second)
         channels = [channel_to(first), channel_to(second)]
         stubs = [pb_grpc.RiskServiceStub(channel) for channel in channels]
         try:
-            replies = await asyncio.gather(
-                *(
-                    validate(stubs[i % 2], trade_request(config=LIMITED, strategy=ONE_BOT))
-                    for i in range(16)
-                )
+            return await asyncio.gather(
+                *(validate(stubs[i % 2], request) for i, request in enumerate(requests))
             )
         finally:
             for channel in channels:
                 await channel.close()
+
+
+async def test_rate_limit_when_two_replicas_race_approves_exactly_the_limit(database, admin):
+    replies = await _race_on_two_replicas(
+        database, [trade_request(config=LIMITED, strategy=ONE_BOT) for _ in range(16)]
+    )
     approved = [r for r in replies if r.allowed]
     assert len(approved) == 5
     assert {r.reason_code for r in replies if not r.allowed} == {"RATE_LIMIT"}
@@ -60,23 +57,10 @@ async def test_rate_limit_when_two_replicas_race_approves_exactly_the_limit(data
 
 
 async def test_duplicate_client_order_id_when_two_replicas_race_approves_once(database, admin):
-    first_cm, second_cm = await _two_replicas(database)
-    async with first_cm as first, second_cm as second:
-        await wait_until_listening(first)
-        await wait_until_listening(second)
-        channels = [channel_to(first), channel_to(second)]
-        stubs = [pb_grpc.RiskServiceStub(channel) for channel in channels]
-        try:
-            # The same order id from two strategies of the user, on both replicas at once.
-            replies = await asyncio.gather(
-                *(
-                    validate(stubs[i % 2], trade_request(client_order_id="same-id"))
-                    for i in range(8)
-                )
-            )
-        finally:
-            for channel in channels:
-                await channel.close()
+    # The same order id from two strategies of the user, on both replicas at once.
+    replies = await _race_on_two_replicas(
+        database, [trade_request(client_order_id="same-id") for _ in range(8)]
+    )
     assert sum(r.allowed for r in replies) == 1
     assert {r.reason_code for r in replies if not r.allowed} == {"DUPLICATE_CLIENT_ORDER_ID"}
 
