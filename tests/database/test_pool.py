@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,31 @@ async def test_create_pool_when_jsonb_passed_round_trips_python_objects(database
         assert await pool.fetchval("select $1::jsonb", value) == value
         assert await pool.fetchval("select '{\"a\": 1}'::json") == {"a": 1}
         assert await pool.fetchval("select current_user") == "risk_service"
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize(
+    "amount",
+    [
+        Decimal("1500.00"),  # scale kept: trailing zeros survive
+        Decimal("-0.000000001"),
+        Decimal("123456789012345678901234567890.123456789"),  # beyond any float
+        Decimal("1E+3"),
+        Decimal("0"),
+    ],
+)
+async def test_create_pool_when_numeric_passed_round_trips_exactly(database, amount):
+    pool = await create_pool(database.dsn_for("risk_service"), min_size=1, max_size=1)
+    try:
+        back = await pool.fetchval("select $1::numeric", amount)
+        assert back == amount
+        assert back.as_tuple().exponent == min(amount.as_tuple().exponent, 0)
+        with localcontext() as exact:
+            exact.prec = 60  # Python's default 28 digits would round the largest amount
+            tripled = amount * 3
+        assert await pool.fetchval("select $1::numeric * 3", amount) == tripled
+        assert await pool.fetchval("select 0.1::numeric + 0.2::numeric") == Decimal("0.3")
     finally:
         await pool.close()
 
