@@ -75,6 +75,19 @@ def _settings(database, **overrides) -> ServiceSettings:
     return settings_for(ServiceSettings, database, **overrides)
 
 
+async def _failed_call(database, method: str, *, registered: bool = False) -> grpc.aio.AioRpcError:
+    """The error a user's call of ``method`` on a fresh probe service fails with."""
+    async with running_service(
+        _settings(database),
+        name="probe",
+        role="risk_service",
+        build=_builder(registered=registered),
+    ) as app:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await _call(app, method, user_metadata(uuid.uuid4()))
+    return raised.value
+
+
 async def test_health_when_database_reachable_reports_serving(database):
     async with (
         running_service(
@@ -172,27 +185,16 @@ async def test_call_when_token_valid_sees_the_caller(database):
 
 @REGISTRATIONS
 async def test_call_when_domain_error_maps_to_status_with_field_trailer(database, registered):
-    async with running_service(
-        _settings(database),
-        name="probe",
-        role="risk_service",
-        build=_builder(registered=registered),
-    ) as app:
-        with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await _call(app, "Invalid", user_metadata(uuid.uuid4()))
-    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert errors.field_of(raised.value) == "order.quantity"
-    assert errors.reason_of(raised.value) == "INVALID_ARGUMENT"
+    error = await _failed_call(database, "Invalid", registered=registered)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert errors.field_of(error) == "order.quantity"
+    assert errors.reason_of(error) == "INVALID_ARGUMENT"
 
 
 async def test_call_when_handler_crashes_is_internal_without_detail(database):
-    async with running_service(
-        _settings(database), name="probe", role="risk_service", build=_builder()
-    ) as app:
-        with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await _call(app, "Crash", user_metadata(uuid.uuid4()))
-    assert raised.value.code() == grpc.StatusCode.INTERNAL
-    assert "secret" not in (raised.value.details() or "")
+    error = await _failed_call(database, "Crash")
+    assert error.code() == grpc.StatusCode.INTERNAL
+    assert "secret" not in (error.details() or "")
 
 
 async def test_stop_when_call_in_flight_lets_it_finish(database):
@@ -226,9 +228,5 @@ async def test_start_when_database_unreachable_raises_startup_error(database):
 
 
 async def test_call_when_method_unknown_is_unimplemented(database):
-    async with running_service(
-        _settings(database), name="probe", role="risk_service", build=_builder()
-    ) as app:
-        with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await _call(app, "NoSuchMethod", user_metadata(uuid.uuid4()))
-    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    error = await _failed_call(database, "NoSuchMethod")
+    assert error.code() == grpc.StatusCode.UNIMPLEMENTED
