@@ -18,6 +18,7 @@ from gateway.request_ids import RequestIdMiddleware
 from gateway.routers import backtests, health, marketplace, notifications, profile, risk, strategies
 from gateway.upstreams import Upstreams
 from servicekit.auth import TokenVerifier, VerifiedTokenCache
+from servicekit.heap import startup_heap_frozen
 from servicekit.telemetry import configure_tracing
 
 API_DESCRIPTION = """\
@@ -41,7 +42,8 @@ def create_app(
         upstreams = Upstreams(channels, owned=False) if channels else Upstreams.connect(settings)
         app.state.upstreams = upstreams
         try:
-            yield
+            with startup_heap_frozen():
+                yield
         finally:
             await upstreams.close()
 

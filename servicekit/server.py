@@ -37,6 +37,7 @@ from servicekit.db.embedded import start_embedded
 from servicekit.db.errors import EmbeddedDatabaseError
 from servicekit.db.pool import create_pool
 from servicekit.guard import CallGuard, GuardedServer
+from servicekit.heap import startup_heap_frozen
 from servicekit.logs import configure_logging
 from servicekit.settings import ServiceSettings
 from servicekit.telemetry import configure_tracing, shutdown_tracing, tracing_active
@@ -232,9 +233,14 @@ async def _serve_until_signalled(settings: ServiceSettings, name: str, role: str
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    log.info("%s shutting down (grace %.1fs)", name, settings.shutdown_grace_seconds)
-    await app.stop()
+    try:
+        with startup_heap_frozen():
+            await stop.wait()
+        log.info("%s shutting down (grace %.1fs)", name, settings.shutdown_grace_seconds)
+        await app.stop()
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
 
 
 def run_service(settings: ServiceSettings, *, name: str, role: str, build: Build) -> None:

@@ -1,6 +1,9 @@
 """The shared server: health, reflection, authentication, error mapping, shutdown."""
 
 import asyncio
+import gc
+import os
+import signal
 import socket
 import uuid
 
@@ -10,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from servicekit import auth, errors
-from servicekit.server import ServiceApp, StartupError, running_service
+from servicekit.server import ServiceApp, StartupError, _serve_until_signalled, running_service
 from servicekit.settings import ServiceSettings
 from tests.testkit.services import TEST_JWT_SECRET, settings_for, user_metadata
 
@@ -230,3 +233,37 @@ async def test_start_when_database_unreachable_raises_startup_error(database):
 async def test_call_when_method_unknown_is_unimplemented(database):
     error = await _failed_call(database, "NoSuchMethod")
     assert error.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_serving_process_when_sigterm_arrives_stops_and_unfreezes_its_heap(database):
+    started: list[ServiceApp] = []
+    probe = _builder()
+
+    async def build(app: ServiceApp) -> None:
+        await probe(app)
+        started.append(app)
+
+    serving = asyncio.create_task(
+        _serve_until_signalled(_settings(database), "probe", "risk_service", build)
+    )
+    async with asyncio.timeout(20):
+        while True:  # frozen once started and its signal handlers are in place
+            if gc.get_freeze_count():
+                break
+            await asyncio.sleep(0.01)
+    port = started[0].port
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=2
+        )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(serving, 20)
+    assert gc.get_freeze_count() == 0
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=1
+            )
+    assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
