@@ -78,14 +78,19 @@ def _settings(database, **overrides) -> ServiceSettings:
     return settings_for(ServiceSettings, database, **overrides)
 
 
-async def _failed_call(database, method: str, *, registered: bool = False) -> grpc.aio.AioRpcError:
-    """The error a user's call of ``method`` on a fresh probe service fails with."""
-    async with running_service(
+def _probe(database, *, registered: bool = False):
+    """The probe service running in this event loop (an async context manager)."""
+    return running_service(
         _settings(database),
         name="probe",
         role="risk_service",
         build=_builder(registered=registered),
-    ) as app:
+    )
+
+
+async def _failed_call(database, method: str, *, registered: bool = False) -> grpc.aio.AioRpcError:
+    """The error a user's call of ``method`` on a fresh probe service fails with."""
+    async with _probe(database, registered=registered) as app:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await _call(app, method, user_metadata(uuid.uuid4()))
     return raised.value
@@ -93,9 +98,7 @@ async def _failed_call(database, method: str, *, registered: bool = False) -> gr
 
 async def test_health_when_database_reachable_reports_serving(database):
     async with (
-        running_service(
-            _settings(database), name="probe", role="risk_service", build=_builder()
-        ) as app,
+        _probe(database) as app,
         grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel,
     ):
         stub = health_pb2_grpc.HealthStub(channel)
@@ -106,9 +109,7 @@ async def test_health_when_database_reachable_reports_serving(database):
 
 async def test_reflection_when_asked_lists_services(database):
     async with (
-        running_service(
-            _settings(database), name="probe", role="risk_service", build=_builder()
-        ) as app,
+        _probe(database) as app,
         grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel,
     ):
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
@@ -144,12 +145,7 @@ async def test_reflection_when_asked_lists_services(database):
 async def test_call_when_token_missing_expired_or_wrongly_signed_is_unauthenticated(
     database, metadata, registered
 ):
-    async with running_service(
-        _settings(database),
-        name="probe",
-        role="risk_service",
-        build=_builder(registered=registered),
-    ) as app:
+    async with _probe(database, registered=registered) as app:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await _call(app, "WhoAmI", metadata)
         assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -164,12 +160,7 @@ async def test_call_when_token_missing_expired_or_wrongly_signed_is_unauthentica
 async def test_stream_when_token_valid_sees_the_caller_in_every_message(database, registered):
     user_id = uuid.uuid4()
     async with (
-        running_service(
-            _settings(database),
-            name="probe",
-            role="risk_service",
-            build=_builder(registered=registered),
-        ) as app,
+        _probe(database, registered=registered) as app,
         grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel,
     ):
         stream = channel.unary_stream(f"/{SERVICE}/WhoAmITwice")(
@@ -180,9 +171,7 @@ async def test_stream_when_token_valid_sees_the_caller_in_every_message(database
 
 async def test_call_when_token_valid_sees_the_caller(database):
     user_id = uuid.uuid4()
-    async with running_service(
-        _settings(database), name="probe", role="risk_service", build=_builder()
-    ) as app:
+    async with _probe(database) as app:
         assert await _call(app, "WhoAmI", user_metadata(user_id)) == str(user_id).encode()
 
 
