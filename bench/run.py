@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 import bench
+from servicekit.compiled import COMPILED_MODULES, compiled_modules, exit_if_stale
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -40,6 +41,9 @@ def _print_table(rows: list[dict]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    exit_if_stale("bench")
+    compiled = compiled_modules()
+    print(f"# compiled with mypyc: {len(compiled)} of {len(COMPILED_MODULES)} modules", flush=True)
     rows: list[dict] = []
     failed = []
     for name in _modules(argv):

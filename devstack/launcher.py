@@ -21,6 +21,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from servicekit.compiled import exit_if_stale
 from servicekit.db.embedded import start_embedded
 from servicekit.db.errors import EmbeddedDatabaseError
 from servicekit.settings import ServiceSettings, load_settings
@@ -111,6 +112,7 @@ def _banner(gateway_url: str) -> None:
 
 
 def main() -> int:
+    exit_if_stale("launcher")
     settings = load_settings(ServiceSettings)
     env = dict(os.environ)
     try:

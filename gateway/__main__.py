@@ -9,6 +9,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from servicekit.compiled import exit_if_stale
 from servicekit.logs import configure_logging
 from servicekit.settings import load_settings
 from servicekit.telemetry import shutdown_tracing
@@ -29,6 +30,7 @@ def _check_address_free(host: str, port: int) -> None:
 
 
 def main() -> None:
+    exit_if_stale("gateway")
     settings = load_settings(GatewaySettings)
     _check_address_free(settings.host, settings.port)
     configure_logging("gateway", settings.log_level)

@@ -32,6 +32,7 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.instrumentation.grpc.filters import negate, service_prefix
 
 from servicekit import auth
+from servicekit.compiled import exit_if_stale
 from servicekit.db.dsn import service_dsn
 from servicekit.db.embedded import start_embedded
 from servicekit.db.errors import EmbeddedDatabaseError
@@ -245,6 +246,7 @@ async def _serve_until_signalled(settings: ServiceSettings, name: str, role: str
 
 def run_service(settings: ServiceSettings, *, name: str, role: str, build: Build) -> None:
     """Entry point of ``python -m <service>``: serve until SIGTERM/SIGINT."""
+    exit_if_stale(name)
     configure_logging(name, settings.log_level)
     configure_tracing(name, settings.otel_exporter_otlp_endpoint)
     try:

@@ -14,7 +14,7 @@ REPO = rendering.REPO_ROOT
 # Top-level packages that never ship: tests, benchmarks, the laptop launcher, and the
 # generated stubs (regenerated inside the image).
 NOT_SHIPPED = {"tests", "bench", "devstack", "trading"}
-BUILD_TOOLS = ("apt-get", "build-essential", "gcc", "pip install")
+BUILD_TOOLS = ("apt-get", "build-essential", "gcc", " install ", "mypy")
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +53,22 @@ def test_builder_when_read_installs_the_lock_file_and_generates_the_stubs(image)
     builder = stages[0]
     runs = builder.arguments("RUN")
     assert arg_default(builder, "REQUIREMENTS") == "requirements-runtime.lock"
-    assert any("pip install" in run and "-r /tmp/requirements.lock" in run for run in runs)
+    # pip takes --python before its subcommand only (it refuses the other order).
+    install = "pip --python /opt/venv/bin/python install --no-deps -r /tmp/requirements.lock"
+    assert any(install in run for run in runs)
     assert "${REQUIREMENTS} /tmp/requirements.lock" in builder.arguments("COPY")
     protoc = "-m grpc_tools.protoc -Iprotos --python_out=. --grpc_python_out=."
     assert any(protoc in run and "$(find protos -name '*.proto')" in run for run in runs)
     assert builder.arguments("WORKDIR") == ["/app"]  # the stubs land in /app/trading
+
+
+def test_builder_when_read_compiles_the_hot_path_with_tools_the_image_leaves_behind(image):
+    _, stages = image
+    builder, final = stages[0], stages[-1]
+    runs = builder.arguments("RUN")
+    assert any("/opt/compiler/bin/python -m servicekit.compiled" in run for run in runs)
+    assert any("--mypy_out=." in run for run in runs)  # mypyc reads types from the stubs
+    assert not any("/opt/compiler" in copy for copy in final.arguments("COPY"))
 
 
 def test_image_when_run_uses_the_uid_the_pods_require(image, rendered):
