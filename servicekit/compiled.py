@@ -12,11 +12,14 @@ point (services, gateway, launcher, tests, benchmarks) refuses to start on it. W
 extensions at all the sources run as plain Python: slower, the same answers.
 
 ``python -m servicekit.compiled`` (run by ``make setup``) compiles the modules when an
-extension is missing or older than a source; ``--remove`` deletes the extensions.
+extension is missing or older than a source; ``--remove`` deletes the extensions. On a
+machine without a C compiler it says so and leaves the sources to run as plain Python.
 """
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -94,6 +97,12 @@ def exit_if_stale(
         sys.exit(1)
 
 
+def c_compiler() -> str | None:
+    """The C compiler Python's build tools would call, if it is installed."""
+    command = shlex.split(sysconfig.get_config_var("CC") or "cc")
+    return shutil.which(command[0]) if command else None
+
+
 def compile_modules() -> None:
     """Compile every module of the group with mypyc, in place, beside its source."""
     paths = [str(source_of(module).relative_to(ROOT)) for module in COMPILED_MODULES]
@@ -134,6 +143,14 @@ def main(argv: list[str]) -> int:
         print("usage: python -m servicekit.compiled [--remove]", file=sys.stderr)
         return 2
     if len(compiled_modules()) == len(COMPILED_MODULES) and not edited_sources():
+        return 0
+    if c_compiler() is None:
+        # Everything works without: the sources run as plain Python, only slower.
+        remove_extensions()
+        print(
+            "no C compiler found: the risk hot path runs as plain Python (slower). "
+            "Install one (e.g. gcc) and run `make setup` again to compile it."
+        )
         return 0
     compile_modules()
     return 0

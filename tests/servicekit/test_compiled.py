@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,33 @@ def test_exit_if_stale_when_current_returns(root):
 def test_compiled_group_when_listed_names_modules_that_exist():
     for module in compiled.COMPILED_MODULES:
         assert compiled.source_of(module).is_file(), module
+
+
+def test_main_when_no_c_compiler_leaves_the_sources_to_run_and_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(compiled, "compiled_modules", lambda: [])
+    monkeypatch.setattr(compiled, "c_compiler", lambda: None)
+    removed, compiles = [], []
+    monkeypatch.setattr(compiled, "remove_extensions", lambda: removed.append(True))
+    monkeypatch.setattr(compiled, "compile_modules", lambda: compiles.append(True))
+    assert compiled.main([]) == 0
+    assert removed == [True]
+    assert compiles == []
+    assert "no C compiler found" in capsys.readouterr().out
+
+
+def test_main_when_every_extension_is_current_compiles_nothing(monkeypatch):
+    monkeypatch.setattr(compiled, "compiled_modules", lambda: list(compiled.COMPILED_MODULES))
+    monkeypatch.setattr(compiled, "edited_sources", lambda: [])
+    monkeypatch.setattr(compiled, "compile_modules", lambda: pytest.fail("compiled again"))
+    assert compiled.main([]) == 0
+
+
+def test_c_compiler_when_named_with_flags_finds_the_program(monkeypatch):
+    # Python records its compiler with flags, e.g. "gcc -pthread".
+    monkeypatch.setattr(compiled.sysconfig, "get_config_var", lambda name: "sh -pthread")
+    assert compiled.c_compiler() == shutil.which("sh")
+
+
+def test_c_compiler_when_not_installed_is_none(monkeypatch):
+    monkeypatch.setattr(compiled.sysconfig, "get_config_var", lambda name: "no-such-cc -O2")
+    assert compiled.c_compiler() is None
