@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# What this interpreter's extension modules end with, e.g. ".cpython-311-x86_64-linux-gnu.so".
+EXTENSION_SUFFIX: str = sysconfig.get_config_var("EXT_SUFFIX")
 
 # Everything ValidateTrade runs between the protobuf request and the protobuf reply,
 # except I/O. The async modules (service, validator, ledger, cache) were measured
@@ -52,7 +54,7 @@ def source_of(module: str, root: Path = ROOT) -> Path:
 
 def extension_of(module: str, root: Path = ROOT) -> Path:
     *package, name = module.split(".")
-    return root.joinpath(*package, name + sysconfig.get_config_var("EXT_SUFFIX"))
+    return root.joinpath(*package, name + EXTENSION_SUFFIX)
 
 
 def edited_sources(modules: tuple[str, ...] = COMPILED_MODULES, root: Path = ROOT) -> list[str]:
@@ -131,7 +133,7 @@ def remove_extensions() -> None:
     for module in COMPILED_MODULES:
         extension_of(module).unlink(missing_ok=True)
     # mypyc's runtime shared by the group, named after a hash of the group.
-    for shared in ROOT.glob("*__mypyc" + sysconfig.get_config_var("EXT_SUFFIX")):
+    for shared in ROOT.glob("*__mypyc" + EXTENSION_SUFFIX):
         shared.unlink()
 
 
