@@ -12,6 +12,7 @@ import contextvars
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
@@ -22,6 +23,10 @@ from servicekit.ids import uuid_from_text
 SERVICE_ROLE = "service_role"
 USER_ROLE = "authenticated"
 _ASYMMETRIC = ("RS256", "ES256", "EdDSA")
+# Seconds of clock difference with the token's issuer tolerated on its expiry.
+EXPIRY_LEEWAY = 5
+# A cached verification is redone at least this often (seconds).
+REVERIFY_EVERY = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,8 @@ class Caller:
     user_id: uuid.UUID | None
     role: str
     token: str
+    # Unix time after which the token is refused (its ``exp`` plus the leeway).
+    expires_at: float = float("inf")
 
     @property
     def is_service(self) -> bool:
@@ -102,7 +109,7 @@ class TokenVerifier:
                 algorithms=[algorithm],
                 audience=self._audience,
                 options={"require": ["exp", "sub", "role"]},
-                leeway=5,
+                leeway=EXPIRY_LEEWAY,
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("token has expired") from None
@@ -112,21 +119,28 @@ class TokenVerifier:
 
 
 class VerifiedTokenCache:
-    """Remembers recently verified tokens until they expire: a hot caller pays once."""
+    """Remembers recently verified tokens: a hot caller pays once. An entry lasts until
+    its token expires, and at most REVERIFY_EVERY seconds, so a token is refused from
+    the moment it expires, and a changed key set (JWKS) is seen within that time."""
 
-    def __init__(self, verifier: TokenVerifier, max_entries: int = 10_000):
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ):
         self._verifier = verifier
         self._entries: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
         self._max_entries = max_entries
+        self._clock = clock
 
     def verify(self, token: str) -> Caller:
-        now = time.monotonic()
+        now = self._clock()
         entry = self._entries.get(token)
-        if entry is not None and entry[1] > now:
+        if entry is not None and now < entry[1]:
             return entry[0]
         caller = self._verifier.verify(token)
-        # Re-verify at least once a minute so an expiring token is refused in time.
-        self._entries[token] = (caller, now + 60.0)
+        self._entries[token] = (caller, min(now + REVERIFY_EVERY, caller.expires_at))
         if len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
         return caller
@@ -134,15 +148,16 @@ class VerifiedTokenCache:
 
 def _caller_from_claims(claims: dict, token: str) -> Caller:
     role = claims.get("role")
+    expires_at = float(claims["exp"]) + EXPIRY_LEEWAY
     if role == SERVICE_ROLE:
-        return Caller(user_id=None, role=role, token=token)
+        return Caller(user_id=None, role=role, token=token, expires_at=expires_at)
     if role != USER_ROLE:
         raise Unauthenticated(f"token role {role!r} may not call this service")
     try:
         user_id = uuid.UUID(str(claims["sub"]))
     except ValueError:
         raise Unauthenticated("token subject is not a user id") from None
-    return Caller(user_id=user_id, role=role, token=token)
+    return Caller(user_id=user_id, role=role, token=token, expires_at=expires_at)
 
 
 def mint_token(

@@ -62,6 +62,59 @@ def test_verify_when_audience_differs_raises_unauthenticated():
         verifier().verify(token)
 
 
+def test_verify_gives_the_tokens_expiry_plus_the_leeway():
+    token = auth.mint_token(SECRET, str(uuid.uuid4()), ttl_seconds=600)
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    assert verifier().verify(token).expires_at == exp + auth.EXPIRY_LEEWAY
+
+
+class _CountingVerifier:
+    """Answers one caller expiring at ``expires_at``, until told the token has expired."""
+
+    def __init__(self, expires_at: float):
+        self.caller = auth.Caller(uuid.uuid4(), auth.USER_ROLE, "t", expires_at=expires_at)
+        self.calls = 0
+        self.expired = False
+
+    def verify(self, token: str) -> auth.Caller:
+        self.calls += 1
+        if self.expired:
+            raise Unauthenticated("token has expired")
+        return self.caller
+
+
+def _cache(verifier: _CountingVerifier, now: list[float]) -> auth.VerifiedTokenCache:
+    return auth.VerifiedTokenCache(verifier, clock=lambda: now[0])  # type: ignore[arg-type]
+
+
+def test_token_cache_when_token_reused_verifies_once():
+    counting, now = _CountingVerifier(expires_at=1_000.0), [100.0]
+    cache = _cache(counting, now)
+    assert cache.verify("t") is cache.verify("t") is counting.caller
+    assert counting.calls == 1
+
+
+def test_token_cache_when_cached_token_expires_refuses_it_from_then():
+    counting, now = _CountingVerifier(expires_at=130.0), [100.0]
+    cache = _cache(counting, now)
+    cache.verify("t")
+    counting.expired = True
+    now[0] = 129.9
+    assert cache.verify("t") is counting.caller  # still valid: from the cache
+    now[0] = 130.0
+    with pytest.raises(Unauthenticated, match="expired"):
+        cache.verify("t")
+
+
+def test_token_cache_when_token_lives_long_reverifies_every_minute():
+    counting, now = _CountingVerifier(expires_at=1_000_000.0), [100.0]
+    cache = _cache(counting, now)
+    cache.verify("t")
+    now[0] = 100.0 + auth.REVERIFY_EVERY
+    cache.verify("t")
+    assert counting.calls == 2
+
+
 def test_bearer_token_when_metadata_missing_raises_unauthenticated():
     with pytest.raises(Unauthenticated, match="missing"):
         auth.bearer_token((("x-other", "1"),))

@@ -5,9 +5,11 @@ import gc
 import os
 import signal
 import socket
+import time
 import uuid
 
 import grpc
+import jwt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -167,6 +169,22 @@ async def test_stream_when_token_valid_sees_the_caller_in_every_message(database
             b"", metadata=user_metadata(user_id), timeout=5
         )
         assert [reply async for reply in stream] == [str(user_id).encode()] * 2
+
+
+async def test_call_when_accepted_token_expires_is_refused_from_then(database):
+    # Minted three seconds past its expiry: still within the leeway, accepted for ~2 s.
+    user_id = uuid.uuid4()
+    token = auth.mint_token(TEST_JWT_SECRET, str(user_id), ttl_seconds=-3)
+    metadata = (("authorization", f"Bearer {token}"),)
+    refused_from = jwt.decode(token, options={"verify_signature": False})["exp"]
+    refused_from += auth.EXPIRY_LEEWAY
+    async with _probe(database) as app:
+        assert await _call(app, "WhoAmI", metadata) == str(user_id).encode()
+        await asyncio.sleep(max(0.0, refused_from - time.time()) + 0.05)
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await _call(app, "WhoAmI", metadata)
+    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert raised.value.details() == "token has expired"
 
 
 async def test_call_when_token_valid_sees_the_caller(database):
