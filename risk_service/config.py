@@ -17,3 +17,6 @@ class RiskSettings(ServiceSettings):
     # Approved client order ids are remembered this long (duplicate detection).
     ledger_retention_days: int = Field(30, ge=1, le=3650)
     prune_interval_seconds: float = Field(3600.0, gt=0)
+    # Under load, a ledger batch waits this long for company (group commit); an order
+    # that finds the ledger idle never waits. See risk_service/ledger.py.
+    ledger_linger_ms: float = Field(5.0, ge=0, le=100)

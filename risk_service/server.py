@@ -9,7 +9,7 @@ import logging
 
 from risk_service.cache import RiskCache
 from risk_service.config import RiskSettings
-from risk_service.ledger import LedgerBatcher
+from risk_service.ledger import DEFAULT_LINGER_SECONDS, LedgerBatcher
 from risk_service.service import RiskServicer
 from risk_service.store import RiskStore
 from risk_service.validator import Clock, TradeValidator, utc_now
@@ -29,9 +29,10 @@ async def build(app: ServiceApp, *, clock: Clock = utc_now) -> None:
     max_age = getattr(settings, "cache_max_age_seconds", 60.0)
     retention = dt.timedelta(days=getattr(settings, "ledger_retention_days", 30))
     prune_every = getattr(settings, "prune_interval_seconds", 3600.0)
+    linger_ms = getattr(settings, "ledger_linger_ms", DEFAULT_LINGER_SECONDS * 1000)
     store = RiskStore(app.pool)
     cache = RiskCache(store, max_age_seconds=max_age)
-    ledger = LedgerBatcher(store, app.pool)
+    ledger = LedgerBatcher(store, app.pool, linger=linger_ms / 1000)
     validator = TradeValidator(store, cache, ledger, clock)
     pb_grpc.add_RiskServiceServicer_to_server(RiskServicer(store, cache, validator), app.server)
     app.add_service_name(SERVICE_NAME)

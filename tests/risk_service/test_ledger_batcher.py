@@ -1,5 +1,6 @@
-"""The ledger batcher: a lone call goes straight through; calls that find every slot busy
-go together in the next round trip, in arrival order; a caller giving up hurts nobody."""
+"""The ledger batcher: a call that finds the ledger idle goes straight through; calls that
+find it busy go together in one round trip, in arrival order, once the batch has lingered
+or is full; a caller giving up hurts nobody."""
 
 import asyncio
 import datetime as dt
@@ -105,3 +106,43 @@ async def test_reserve_when_round_trip_fails_every_caller_of_the_batch_sees_the_
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
     assert all(isinstance(o, ConnectionError) for o in outcomes)
     assert store.batches == [["a"], ["b", "c"]]
+
+
+async def test_reserve_when_ledger_idle_goes_at_once_without_lingering():
+    store = GatedStore()
+    store.gate.set()
+    batcher = LedgerBatcher(store, linger=3600)  # type: ignore[arg-type]
+    for name in "abc":  # sequential calls: each finds the ledger idle
+        assert (await asyncio.wait_for(batcher.reserve(_entry(name)), 1)).reserved
+    assert store.batches == [["a"], ["b"], ["c"]]
+
+
+async def test_reserve_when_ledger_busy_the_batch_waits_its_linger_then_leaves_whole():
+    store = GatedStore()
+    batcher = LedgerBatcher(store, linger=0.2, max_in_flight=2)  # type: ignore[arg-type]
+    first = asyncio.create_task(batcher.reserve(_entry("a")))
+    await _settle()
+    waiting = [asyncio.create_task(batcher.reserve(_entry(name))) for name in "bc"]
+    await _settle()
+    store.gate.set()
+    assert (await first).reserved
+    await _settle()
+    # A slot is free and the ledger answered "a", but "b" and "c" are still lingering.
+    assert store.batches == [["a"]]
+    assert all(r.reserved for r in await asyncio.wait_for(asyncio.gather(*waiting), 5))
+    assert store.batches == [["a"], ["b", "c"]]
+
+
+async def test_reserve_when_batch_fills_it_leaves_without_waiting_for_its_linger():
+    store = GatedStore()
+    batcher = LedgerBatcher(store, linger=3600, max_batch=3, max_in_flight=2)  # type: ignore[arg-type]
+    first = asyncio.create_task(batcher.reserve(_entry("a")))
+    await _settle()
+    waiting = [asyncio.create_task(batcher.reserve(_entry(name))) for name in "bcde"]
+    await _settle()
+    # "a" still holds one slot; the full batch took the other; "e" opened the next batch.
+    assert store.batches == [["a"], ["b", "c", "d"]]
+    store.gate.set()
+    await asyncio.wait_for(asyncio.gather(first, *waiting[:3]), 1)
+    assert not waiting[3].done()
+    waiting[3].cancel()
