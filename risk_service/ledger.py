@@ -8,8 +8,8 @@ trip (group commit, after PostgreSQL's ``commit_delay``/``commit_siblings``).
   the first of ``max_in_flight`` round trips free.
 
 Same answers as one by one: the database processes a batch in arrival order, in one
-transaction. Under load, far fewer round trips: each costs the event loop about as much
-CPU as a whole batch of ten orders does.
+transaction. Under load, far fewer round trips, and the event loop's CPU is mostly per
+round trip, not per order: about 100 µs for an order alone, 25 µs an order in a batch of 8.
 
 Each round trip runs on a connection the batcher keeps (at most ``max_in_flight``), not
 one borrowed from the pool per call: returning a connection to an asyncpg pool costs a
