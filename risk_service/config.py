@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from risk_service.ledger import DEFAULT_LINGER_SECONDS
 from servicekit.settings import ServiceSettings
 
 
@@ -19,4 +20,4 @@ class RiskSettings(ServiceSettings):
     prune_interval_seconds: float = Field(3600.0, gt=0)
     # Under load, a ledger batch waits this long for company (group commit); an order
     # that finds the ledger idle never waits. See risk_service/ledger.py.
-    ledger_linger_ms: float = Field(5.0, ge=0, le=100)
+    ledger_linger_ms: float = Field(DEFAULT_LINGER_SECONDS * 1000, ge=0, le=100)
